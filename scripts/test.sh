@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python venv, Node FHIR test server, FHIR R4 examples) and run the suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The real FHIR server of the integration tests (Medplum's engine on its own Node 22, from npm).
+(cd tests/fhir_server && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+# The official FHIR R4 examples for the corpus tests.
+if [ ! -d .cache/fhir-r4-examples/package ]; then
+    mkdir -p .cache/fhir-r4-examples
+    (cd .cache/fhir-r4-examples && npm pack hl7.fhir.r4.examples@4.0.1 --silent >/dev/null && tar xzf hl7.fhir.r4.examples-4.0.1.tgz)
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,115 @@
+"""create_app(): settings, logging, the engine, blueprints, CORS, authentication and JSON errors — nothing else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from service import logs
+from service.cds_hooks.handler import CardLedger, Engine
+from service.cds_hooks.routes import bp as cds_bp
+from service.config import Settings
+from service.errors import ApiError, PayloadTooLarge, Unauthorized
+from service.security.auth import Authenticator
+
+log = logging.getLogger("nmd_cds.app")
+
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
+CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
+UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/openapi.json"})
+
+
+def create_app(settings: Settings | None = None, ledger: CardLedger | None = None, **overrides: Any) -> Flask:
+    """Build the Flask app. ``settings`` default to the environment (NMD_CDS_*); ``overrides`` replace fields."""
+    settings = (settings or Settings.from_env()).with_(**overrides) if overrides else settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if ledger is None:
+        ledger = _default_ledger(settings)
+    app.extensions["nmd_cds_engine"] = Engine.create(settings, ledger)
+    app.extensions["nmd_cds_settings"] = settings
+    authenticator = Authenticator(settings)
+    app.register_blueprint(cds_bp)
+    _register_optional_blueprints(app)
+
+    @app.before_request
+    def _preflight_and_auth() -> Response | None:
+        if request.method == "OPTIONS":
+            return Response(status=204)
+        if request.path in UNAUTHENTICATED_PATHS:
+            return None
+        authenticator.verify(request.headers.get("Authorization"), audience_url(settings))
+        return None
+
+    @app.after_request
+    def _cors(resp: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and ("*" in settings.cors_origins or origin in settings.cors_origins):
+            resp.headers["Access-Control-Allow-Origin"] = "*" if "*" in settings.cors_origins else origin
+            resp.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
+            resp.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            resp.headers["Access-Control-Max-Age"] = "600"
+            resp.headers.add("Vary", "Origin")
+        return resp
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> tuple[Response, int]:
+        if isinstance(exc, Unauthorized):
+            log.warning("authentication failed", extra={"reason": exc.reason, "path": request.path})
+        return jsonify(exc.body()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        if status == 413:
+            return _api_error(PayloadTooLarge(f"request body larger than {settings.max_body_bytes} bytes"))
+        messages = {
+            404: "no such endpoint; the service's endpoints are GET /cds-services and POST /cds-services/{id}",
+            405: f"method {request.method} is not allowed on {request.path}",
+        }
+        body = {"error": (exc.name or "error").lower().replace(" ", "_"), "message": messages.get(status, exc.description)}
+        return jsonify(body), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error", extra={"path": request.path, "error_type": type(exc).__name__})
+        return jsonify({"error": "internal_error", "message": "the service failed; the error was logged"}), 500
+
+    if not settings.auth:
+        log.warning(
+            "AUTHENTICATION IS OFF (NMD_CDS_AUTH=off): any caller can use this service. Development only.",
+            extra={"event": "auth_off"},
+        )
+    return app
+
+
+def audience_url(settings: Settings) -> str:
+    """The URL of the endpoint invoked, which a client's JWT ``aud`` must equal."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/") + request.path
+    if settings.behind_proxy:
+        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
+        return f"{proto}://{host}{prefix}{request.path}"
+    return request.base_url
+
+
+def _default_ledger(settings: Settings) -> CardLedger | None:
+    try:
+        from service.feedback.ledger import create_ledger
+    except ImportError:
+        return None
+    return create_ledger(settings)
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    try:
+        from service.cds_hooks.feedback import bp as feedback_bp
+    except ImportError:
+        return
+    app.register_blueprint(feedback_bp)

@@ -1,0 +1,110 @@
+"""One service call from request body to response JSON, without HTTP: the path shared by the Flask
+view, the ``python -m service evaluate`` CLI and the benchmark."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from service.cds_hooks.cards import cards_from
+from service.cds_hooks.prefetch import resolve_prefetch
+from service.cds_hooks.request import parse_hook_request, parse_json
+from service.cds_hooks.services import SERVICES, ServiceDefinition
+from service.config import Settings
+from service.errors import ApiError, NotFound
+from service.fhir.build import build_summary
+from service.rules.core import Finding, RuleContext
+from service.rules.registry import evaluate
+from service.rules.thresholds import Thresholds, load_thresholds
+
+log = logging.getLogger("nmd_cds.call")
+
+
+class CardLedger(Protocol):
+    """Feedback storage seen from the service call: records issued cards, silences overridden ones."""
+
+    def filter_and_record(
+        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, hook_instance: str, service_id: str
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Engine:
+    """State built once at start-up: settings, thresholds (validated), optional card ledger."""
+
+    settings: Settings
+    thresholds: Thresholds
+    ledger: CardLedger | None = None
+    services: dict[str, ServiceDefinition] = field(default_factory=lambda: dict(SERVICES))
+
+    @classmethod
+    def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
+        return cls(settings, load_thresholds(settings.thresholds_file or None), ledger)
+
+    def today(self) -> date:
+        return self.settings.today or datetime.now(UTC).date()
+
+    def service(self, service_id: str) -> ServiceDefinition:
+        try:
+            return self.services[service_id]
+        except KeyError:
+            raise NotFound(f"no CDS service '{service_id}'; see GET /cds-services for the list") from None
+
+    def handle_body(self, service_id: str, body: bytes) -> dict[str, Any]:
+        """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
+        service = self.service(service_id)
+        data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
+        return self.handle(service, data)
+
+    def handle(self, service: ServiceDefinition, data: Any) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        outcome = "error"
+        extra: dict[str, Any] = {"service": service.id}
+        try:
+            req = parse_hook_request(data, service.hook)
+            extra["hookInstance"] = req.hook_instance
+            resolved = resolve_prefetch(req, service.prefetch, self.settings)
+            t_data = time.perf_counter()
+            today = self.today()
+            summary = build_summary(
+                resolved.resources, today, self.thresholds, patient_id=req.patient_id, complete=resolved.complete
+            )
+            t_summary = time.perf_counter()
+            findings = evaluate(RuleContext(summary, today, self.thresholds))
+            issued = cards_from(findings, req.patient_id, _dropped_note(summary.dropped))
+            cards = [card for _, card in issued]
+            if self.ledger is not None and issued:
+                cards = self.ledger.filter_and_record(
+                    issued, patient_id=req.patient_id, hook_instance=req.hook_instance, service_id=service.id
+                )
+            outcome = "ok"
+            extra.update(
+                cards=len(cards),
+                rules=sorted({r for f in findings for r in f.rule_ids}),
+                fetched=list(resolved.fetched),
+                resources=len(resolved.resources),
+                dropped=len(summary.dropped),
+                ms_data=round((t_data - t0) * 1000, 2),
+                ms_summary=round((t_summary - t_data) * 1000, 2),
+            )
+            return {"cards": cards}
+        except ApiError as exc:
+            outcome = f"http_{exc.status}"
+            raise
+        finally:
+            extra["outcome"] = outcome
+            extra["ms_total"] = round((time.perf_counter() - t0) * 1000, 2)
+            log.info("service call", extra=extra)
+
+
+def _dropped_note(dropped: tuple[Any, ...]) -> str | None:
+    if not dropped:
+        return None
+    reasons = Counter(d.reason for d in dropped)
+    top = ", ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))
+    more = "" if len(reasons) <= 5 else f", and {len(reasons) - 5} other reason(s)"
+    return f"{len(dropped)} resource(s) or value(s) were not used: {top}{more}."

@@ -1,0 +1,130 @@
+"""Resolve each prefetch key: data is used; null or an empty Bundle is "no data"; a missing key or an
+OperationOutcome means "fetch it from fhirServer"; when that is impossible the call answers 412.
+
+Paginated prefetch Bundles are completed by following their ``next`` links with the same token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from service.cds_hooks.request import HookRequest
+from service.config import Settings
+from service.errors import DataUnavailable
+from service.fhir.client import FhirClient, FhirError, bundle_resources, next_link
+from service.security.ssrf import FhirServerRefused, check_fhir_server
+
+log = logging.getLogger("nmd_cds.prefetch")
+
+_TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class ResolvedData:
+    resources: list[dict[str, Any]]
+    complete: frozenset[str]  # prefetch keys whose data is complete
+    fetched: tuple[str, ...]  # keys that were fetched from fhirServer
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    """Fill ``{{context.x}}`` tokens; an unknown token makes the template unusable (KeyError)."""
+    return _TOKEN.sub(lambda m: str(context[m.group(1)]), template)
+
+
+def _is_operation_outcome(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if value.get("resourceType") == "OperationOutcome":
+        return True
+    # A Bundle whose only entries are OperationOutcomes reports a failed prefetch.
+    if value.get("resourceType") == "Bundle":
+        entries = [e.get("resource") for e in value.get("entry") or [] if isinstance(e, dict)]
+        return bool(entries) and all(
+            isinstance(r, dict) and r.get("resourceType") == "OperationOutcome" for r in entries
+        )
+    return False
+
+
+def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Settings) -> ResolvedData:
+    given = req.prefetch or {}
+    resources: list[dict[str, Any]] = []
+    to_fetch: list[str] = []
+    to_complete: list[tuple[str, dict[str, Any]]] = []
+    complete: set[str] = set()
+    for key in templates:
+        if key not in given or _is_operation_outcome(given[key]):
+            to_fetch.append(key)
+            continue
+        value = given[key]
+        if value is None:
+            complete.add(key)
+            continue
+        if value.get("resourceType") == "Bundle":
+            resources.extend(bundle_resources(value))
+            if next_link(value):
+                to_complete.append((key, value))
+                continue
+        else:
+            resources.append(value)
+        complete.add(key)
+    if not to_fetch and not to_complete:
+        return ResolvedData(resources, frozenset(complete), ())
+
+    client = _client(req, settings, [*to_fetch, *(k for k, _ in to_complete)])
+    jobs: list[tuple[str, Any]] = []
+    for key in to_fetch:
+        try:
+            relative = render(templates[key], req.raw_context)
+        except KeyError as exc:
+            raise DataUnavailable(f"prefetch '{key}' needs context field {exc} that the request lacks") from exc
+        jobs.append((key, lambda rel=_with_count(relative, settings): client.fetch(rel)))
+    jobs += [(key, lambda b=bundle: client.complete_bundle(b)) for key, bundle in to_complete]
+    with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
+        futures = [(key, pool.submit(job)) for key, job in jobs]
+        failures: list[str] = []
+        for key, fut in futures:
+            try:
+                resources.extend(fut.result())
+                complete.add(key)
+            except FhirError as exc:
+                failures.append(f"{key}: {exc.reason}")
+    if failures:
+        log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": failures})
+        raise DataUnavailable("required FHIR data could not be obtained from fhirServer", failures)
+    return ResolvedData(resources, frozenset(complete), tuple(to_fetch))
+
+
+def _with_count(relative: str, settings: Settings) -> str:
+    if "?" in relative and "_count=" not in relative:
+        return f"{relative}&_count={settings.fhir_page_count}"
+    return relative
+
+
+def _client(req: HookRequest, settings: Settings, keys: list[str]) -> FhirClient:
+    missing = ", ".join(keys)
+    if not req.fhir_server:
+        raise DataUnavailable(
+            f"prefetch data missing ({missing}) and no fhirServer to fetch it from",
+            ["send the prefetch keys advertised in discovery, or fhirServer with fhirAuthorization"],
+        )
+    try:
+        check_fhir_server(req.fhir_server, settings)
+    except FhirServerRefused as exc:
+        raise DataUnavailable(f"prefetch data missing ({missing}) and fhirServer cannot be used: {exc.reason}") from exc
+    token = req.fhir_authorization.access_token if req.fhir_authorization else None
+    if token is None and not (settings.dev_mode or settings.fhir_allowed_servers):
+        raise DataUnavailable(
+            f"prefetch data missing ({missing}) and no fhirAuthorization to read fhirServer with",
+            ["send fhirAuthorization with an access token, or full prefetch"],
+        )
+    return FhirClient(
+        req.fhir_server,
+        token,
+        timeout_s=settings.fhir_timeout_s,
+        max_pages=settings.fhir_max_pages,
+        max_response_bytes=settings.fhir_max_response_bytes,
+    )

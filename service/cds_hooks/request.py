@@ -1,0 +1,130 @@
+"""Parse and validate a CDS Hooks service request into a typed HookRequest; report every problem at once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from service.errors import BadRequest
+
+SCHEMAS = resources.files("service.cds_hooks") / "schemas"
+
+
+@cache
+def validator(name: str) -> jsonschema.protocols.Validator:
+    """A compiled JSON Schema validator, built once per schema file."""
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@dataclass(frozen=True)
+class FhirAuthorization:
+    access_token: str = field(repr=False)
+    scope: str
+    subject: str
+    patient: str | None
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    hook: str
+    hook_instance: str
+    patient_id: str
+    user_id: str
+    fhir_server: str | None
+    fhir_authorization: FhirAuthorization | None = field(repr=False)
+    prefetch: dict[str, Any] | None  # None: no prefetch object sent
+    raw_context: dict[str, Any]
+
+
+def parse_json(body: bytes, max_depth: int, max_array_length: int) -> Any:
+    """JSON from bytes, with nesting depth and array length limits (400 with the limit exceeded)."""
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise BadRequest("request body is not UTF-8 encoded JSON") from exc
+    except RecursionError as exc:
+        raise BadRequest(f"JSON nested deeper than {max_depth} levels") from exc
+    except ValueError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    problem = _check_limits(data, max_depth, max_array_length)
+    if problem:
+        raise BadRequest(problem)
+    return data
+
+
+def _check_limits(data: Any, max_depth: int, max_array_length: int) -> str | None:
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            if len(value) > max_array_length:
+                return f"a JSON array has {len(value)} items; at most {max_array_length} are accepted"
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            return f"JSON nested deeper than {max_depth} levels"
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return None
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    return "/".join(str(p) for p in error.absolute_path) or "(body)"
+
+
+def validate(data: Any, schema: str, what: str) -> None:
+    """Raise BadRequest listing every schema violation (path: message)."""
+    errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        details = [f"{_path(e)}: {_short(e)}" for e in errors[:50]]
+        raise BadRequest(f"{what} does not conform to CDS Hooks 2.0: {len(errors)} problem(s)", details)
+
+
+def _short(error: jsonschema.ValidationError) -> str:
+    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "prefetch":
+        return "a prefetch value must be a FHIR resource (object with resourceType) or null"
+    if error.validator == "pattern" and error.absolute_path:
+        field_name = str(error.absolute_path[-1])
+        hints = {
+            "hookInstance": "must be a UUID",
+            "patientId": "must be a FHIR id (letters, digits, '-', '.'; at most 64)",
+            "encounterId": "must be a FHIR id (letters, digits, '-', '.'; at most 64)",
+            "userId": "must be a reference like Practitioner/123",
+            "fhirServer": "must be an absolute URL",
+        }
+        if field_name in hints:
+            return hints[field_name]
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def parse_hook_request(data: Any, expected_hook: str) -> HookRequest:
+    validate(data, "request", "request body")
+    if data["hook"] != expected_hook:
+        raise BadRequest(f"this service answers the '{expected_hook}' hook, not '{data['hook']}'")
+    auth = data.get("fhirAuthorization")
+    context = data["context"]
+    return HookRequest(
+        hook=data["hook"],
+        hook_instance=data["hookInstance"],
+        patient_id=context["patientId"],
+        user_id=context["userId"],
+        fhir_server=data.get("fhirServer"),
+        fhir_authorization=(
+            FhirAuthorization(auth["access_token"], auth["scope"], auth["subject"], auth.get("patient"))
+            if auth
+            else None
+        ),
+        prefetch=data.get("prefetch"),
+        raw_context=context,
+    )

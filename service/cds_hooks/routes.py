@@ -1,0 +1,42 @@
+"""HTTP routes: discovery, service call, health. Each view is a few lines; errors become JSON in app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from service.cds_hooks.handler import Engine
+from service.errors import UnsupportedMediaType
+
+bp = Blueprint("cds_hooks", __name__)
+
+
+def engine() -> Engine:
+    return current_app.extensions["nmd_cds_engine"]
+
+
+def require_json() -> bytes:
+    mimetype = (request.mimetype or "").lower()
+    if mimetype not in ("application/json", "application/fhir+json") and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the request body as application/json (got {request.mimetype or 'no Content-Type'})"
+        )
+    return request.get_data(cache=False)
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    return jsonify({"services": [s.discovery() for s in engine().services.values()]})
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    eng = engine()
+    eng.service(service_id)  # 404 before 415 for an unknown service
+    return jsonify(eng.handle_body(service_id, require_json()))
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, Any], int]:
+    return {"status": "ok"}, 200

@@ -1,0 +1,159 @@
+"""Reads from the EHR's FHIR server when prefetch is missing: bearer token, short timeout, paging.
+
+Failures map to a few typed exceptions (fhirclient style) that the HTTP layer turns into 412.
+The token is sent only to the server it came with: a ``next`` link to another origin is refused.
+Redirects are never followed and response bodies are capped in size.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+
+class FhirError(Exception):
+    """The FHIR server could not give the data; ``reason`` is safe to log (no tokens, no patient data)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FhirAuthError(FhirError):
+    pass
+
+
+class FhirTimeout(FhirError):
+    pass
+
+
+class FhirServerError(FhirError):
+    pass
+
+
+class FhirBadResponse(FhirError):
+    pass
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class FhirClient:
+    """One EHR FHIR server for the duration of one hook call."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str | None,
+        *,
+        timeout_s: float,
+        max_pages: int,
+        max_response_bytes: int,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._token = access_token
+        self._timeout_s = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._max_pages = max_pages
+        self._max_bytes = max_response_bytes
+        self._session = session or requests.Session()
+
+    def fetch(self, relative: str) -> list[dict[str, Any]]:
+        """GET a read (``Patient/1``) or search (``Observation?...``); return every resource of every page."""
+        body = self._get(f"{self.base_url}/{relative.lstrip('/')}")
+        if body.get("resourceType") == "OperationOutcome":
+            raise FhirBadResponse("FHIR server answered with an OperationOutcome")
+        if body.get("resourceType") != "Bundle":
+            return [body]
+        return self._collect(body, pages=1)
+
+    def complete_bundle(self, bundle: dict[str, Any]) -> list[dict[str, Any]]:
+        """Resources of the pages after a prefetched first page (its ``next`` links), not the first page's."""
+        return self._collect(bundle, pages=1)[len(bundle_resources(bundle)) :]
+
+    def _collect(self, body: dict[str, Any], pages: int) -> list[dict[str, Any]]:
+        resources = bundle_resources(body)
+        while (next_url := next_link(body)) is not None:
+            if pages >= self._max_pages:
+                raise FhirBadResponse(f"more than {self._max_pages} result pages")
+            if _origin(next_url) != _origin(self.base_url):
+                raise FhirBadResponse("next link points to another server")
+            body = self._get(next_url)
+            if body.get("resourceType") != "Bundle":
+                raise FhirBadResponse("next page is not a Bundle")
+            resources.extend(bundle_resources(body))
+            pages += 1
+        return resources
+
+    def _get(self, url: str) -> dict[str, Any]:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s")
+        headers = {"Accept": "application/fhir+json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            resp = self._session.get(url, headers=headers, timeout=remaining, allow_redirects=False, stream=True)
+        except requests.Timeout as exc:
+            raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc
+        except requests.RequestException as exc:
+            raise FhirServerError(f"FHIR server unreachable ({type(exc).__name__})") from exc
+        try:
+            if resp.status_code in (401, 403):
+                raise FhirAuthError(f"FHIR server refused the access token (HTTP {resp.status_code})")
+            if 300 <= resp.status_code < 400:
+                raise FhirBadResponse(f"FHIR server redirected (HTTP {resp.status_code}); redirects are not followed")
+            if resp.status_code >= 400:
+                raise FhirServerError(f"FHIR server answered HTTP {resp.status_code}")
+            raw = self._read_capped(resp)
+        finally:
+            resp.close()
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FhirBadResponse("FHIR server answered with a body that is not JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+            raise FhirBadResponse("FHIR server answered with JSON that is not a FHIR resource")
+        return body
+
+    def _read_capped(self, resp: requests.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise FhirBadResponse(f"FHIR response larger than {self._max_bytes} bytes")
+                if time.monotonic() > self._deadline:
+                    raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            if isinstance(exc, requests.Timeout | requests.exceptions.ConnectionError):
+                raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc
+            raise FhirServerError(f"reading the FHIR response failed ({type(exc).__name__})") from exc
+        return b"".join(chunks)
+
+
+def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resources of a search page, without OperationOutcome entries of mode ``outcome``."""
+    out: list[dict[str, Any]] = []
+    for entry in bundle.get("entry") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            if isinstance(entry.get("search"), dict) and entry["search"].get("mode") == "outcome":
+                continue
+            out.append(entry["resource"])
+    return out
+
+
+def next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None

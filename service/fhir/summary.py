@@ -1,0 +1,339 @@
+"""PatientSummary: the one typed, immutable input of every clinical rule.
+
+Built from a patient's FHIR R4 resources by ``service.fhir.build.build_summary``. Every value is in
+the canonical unit of its concept (see ``CANONICAL_UNITS``) and every date is a ``datetime.date``
+(UTC). Nothing here imports fhir.resources, so rules can use the summary without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Concept(StrEnum):
+    """What a measurement is. The unit of each is fixed by ``CANONICAL_UNITS``."""
+
+    WEIGHT = "weight"
+    HEIGHT = "height"
+    BMI = "bmi"
+    BMI_PERCENTILE = "bmi_percentile"
+    WEIGHT_FOR_LENGTH_PERCENTILE = "weight_for_length_percentile"
+    USUAL_WEIGHT = "usual_weight"
+    FVC = "fvc"  # litres
+    FVC_PREDICTED = "fvc_predicted"  # litres
+    FVC_PCT_PREDICTED = "fvc_pct_predicted"  # %
+    VC = "vc"
+    VC_PREDICTED = "vc_predicted"
+    VC_PCT_PREDICTED = "vc_pct_predicted"
+    MIP = "mip"  # cm[H2O], absolute value
+    SNIP = "snip"  # cm[H2O]
+    VITAMIN_D_25OH = "vitamin_d_25oh"  # ng/mL
+    CREATININE = "creatinine"  # mg/dL
+    CYSTATIN_C = "cystatin_c"  # mg/L
+    CALCIUM = "calcium"  # mg/dL
+    BMD = "bmd"  # g/cm2
+    T_SCORE = "t_score"  # SD
+    Z_SCORE = "z_score"  # SD (age-matched or height-adjusted, see Measurement.height_adjusted)
+
+
+CANONICAL_UNITS: dict[Concept, str] = {
+    Concept.WEIGHT: "kg",
+    Concept.HEIGHT: "cm",
+    Concept.BMI: "kg/m2",
+    Concept.BMI_PERCENTILE: "%",
+    Concept.WEIGHT_FOR_LENGTH_PERCENTILE: "%",
+    Concept.USUAL_WEIGHT: "kg",
+    Concept.FVC: "L",
+    Concept.FVC_PREDICTED: "L",
+    Concept.FVC_PCT_PREDICTED: "%",
+    Concept.VC: "L",
+    Concept.VC_PREDICTED: "L",
+    Concept.VC_PCT_PREDICTED: "%",
+    Concept.MIP: "cm[H2O]",
+    Concept.SNIP: "cm[H2O]",
+    Concept.VITAMIN_D_25OH: "ng/mL",
+    Concept.CREATININE: "mg/dL",
+    Concept.CYSTATIN_C: "mg/L",
+    Concept.CALCIUM: "mg/dL",
+    Concept.BMD: "g/cm2",
+    Concept.T_SCORE: "SD",
+    Concept.Z_SCORE: "SD",
+}
+
+
+class Site(StrEnum):
+    """Skeletal site of a DXA measurement."""
+
+    LUMBAR_SPINE = "lumbar_spine"
+    TOTAL_HIP = "total_hip"
+    FEMORAL_NECK = "femoral_neck"  # LOINC "Femur" codes
+    DISTAL_FEMUR = "distal_femur"  # lateral distal femur (bodySite/note)
+    FOREARM = "forearm"  # radius/ulna, 33 % radius
+    TOTAL_BODY = "total_body"  # total body less head
+    OTHER = "other"
+
+
+SITE_LABELS: dict[Site, str] = {
+    Site.LUMBAR_SPINE: "lumbar spine",
+    Site.TOTAL_HIP: "total hip",
+    Site.FEMORAL_NECK: "femur",
+    Site.DISTAL_FEMUR: "lateral distal femur",
+    Site.FOREARM: "forearm",
+    Site.TOTAL_BODY: "total body less head",
+    Site.OTHER: "other site",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One observed value in its concept's canonical unit."""
+
+    concept: Concept
+    value: float
+    unit: str  # == CANONICAL_UNITS[concept]
+    when: date
+    source: str  # "Observation/<id>"
+    comparator: str | None = None  # "<", "<=", ">", ">=" — the value is a bound
+    preliminary: bool = False
+    site: Site | None = None  # DXA only
+    laterality: str | None = None  # "left" | "right" | None
+    height_adjusted: bool = False  # Z-score is HAZ/BMAD-based
+    estimated: bool = False  # e.g. height estimated from ulna length / arm span
+    usual: bool = False  # documented usual / pre-illness weight
+
+    @property
+    def display(self) -> str:
+        """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``."""
+        cmp = self.comparator or ""
+        unit = "" if self.unit in {"SD"} else f" {self.unit}"
+        return f"{cmp}{self.value:g}{unit}"
+
+
+class FractureKind(StrEnum):
+    VERTEBRAL = "vertebral"
+    LONG_BONE = "long_bone"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Fracture:
+    """A fracture merged from Conditions, Observations and DiagnosticReports (duplicates collapsed)."""
+
+    kind: FractureKind
+    when: date | None
+    sources: tuple[str, ...]
+    level: str | None = None  # vertebral level, e.g. "T12"; long bone name for long-bone fractures
+    genant_grade: float | None = None  # 0, 0.5, 1, 2, 3 when known
+    low_trauma: bool | None = None  # True fragility; False traumatic (needs clinician confirmation); None unknown
+    provisional: bool = False  # provisional/differential verification, or preliminary observation
+    description: str = ""  # short human text for the card evidence
+
+
+class Nmd(StrEnum):
+    """In-scope neuromuscular disorders (clinical-knowledge §1.1)."""
+
+    DMD = "dmd"  # Duchenne (ICD G71.01 is shared with Becker)
+    BECKER = "becker"
+    MUSCULAR_DYSTROPHY = "muscular_dystrophy"  # other / unspecified dystrophies, FSHD, myopathies
+    SMA = "sma"
+    ALS = "als"
+    CEREBRAL_PALSY = "cerebral_palsy"  # out of scope unless configured
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    disorder: Nmd
+    onset: date | None
+    source: str
+    display: str
+
+
+class DrugClass(StrEnum):
+    GLUCOCORTICOID = "glucocorticoid"
+    BISPHOSPHONATE_ORAL = "bisphosphonate_oral"
+    BISPHOSPHONATE_IV = "bisphosphonate_iv"
+    DENOSUMAB = "denosumab"
+    ANABOLIC = "anabolic"  # teriparatide, abaloparatide, romosozumab
+
+    @property
+    def is_bone_therapy(self) -> bool:
+        return self is not DrugClass.GLUCOCORTICOID
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationCourse:
+    """One drug's exposure, merged from MedicationRequest/Statement/Administration."""
+
+    drug: str  # ingredient, e.g. "deflazacort", "zoledronic acid"
+    drug_class: DrugClass
+    start: date | None
+    end: date | None  # None while ongoing
+    last_dose: date | None  # latest administration / refill / authored date
+    active: bool  # active at the summary's "today" (bone therapy: dose within its interval, §4 item 19)
+    sources: tuple[str, ...]
+    route: str | None = None
+
+    def days_on(self, today: date) -> int | None:
+        if self.start is None:
+            return None
+        return ((self.end or today) - self.start).days
+
+
+class ImagingKind(StrEnum):
+    LATERAL_SPINE_XR = "lateral_spine_xr"  # lateral thoracolumbar radiograph
+    DXA_VFA = "dxa_vfa"  # DXA vertebral fracture assessment
+
+
+@dataclass(frozen=True, slots=True)
+class SpineImaging:
+    """Adequate spine imaging for vertebral-fracture detection (clinical-knowledge §1.5)."""
+
+    kind: ImagingKind
+    when: date
+    source: str
+
+
+class ActionKind(StrEnum):
+    """Things the rules ask for; open/recent orders and done procedures of each suppress repeats."""
+
+    SPINE_IMAGING = "spine_imaging"
+    DXA = "dxa"
+    BONE_SPECIALIST_REFERRAL = "bone_specialist_referral"
+    VITAMIN_D_TEST = "vitamin_d_test"
+    DIETITIAN_REFERRAL = "dietitian_referral"
+    GASTROSTOMY = "gastrostomy"  # discussion/referral or the procedure itself
+    SPIROMETRY = "spirometry"
+    PULMONOLOGY_REFERRAL = "pulmonology_referral"  # incl. NIV assessment
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A ServiceRequest or Procedure for one of the actions rules can ask for."""
+
+    action: ActionKind
+    when: date | None  # authoredOn / performed / occurrence
+    status: str  # FHIR status: active, draft, on-hold, completed, ...
+    is_procedure: bool  # True: a Procedure (done); False: a ServiceRequest (ordered)
+    source: str
+
+
+class Symptom(StrEnum):
+    BACK_PAIN = "back_pain"
+    HEIGHT_LOSS = "height_loss"  # documented height loss / growth arrest
+    KYPHOSIS = "kyphosis"
+    SCOLIOSIS = "scoliosis"
+    SPINAL_FUSION = "spinal_fusion"  # rods: lumbar-spine DXA and VFA unreliable
+    ORTHOPNOEA = "orthopnoea"
+    OEDEMA = "oedema"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalFinding:
+    """A coded symptom/sign/status from a Condition or Observation."""
+
+    symptom: Symptom
+    when: date | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A resource (or one value in it) the data layer did not use, and why."""
+
+    source: str  # "Observation/123" or "Observation/#7" when it has no id
+    reason: str  # short, stable, no patient data, e.g. "unknown unit 'stone'"
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """Everything the rules may read about one patient, as of ``today``."""
+
+    today: date
+    patient_id: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None  # "male" | "female" | None
+    deceased: bool = False
+    diagnoses: tuple[Diagnosis, ...] = ()
+    non_ambulatory: bool = False
+    non_ambulatory_since: date | None = None
+    measurements: tuple[Measurement, ...] = ()  # sorted by date ascending
+    fractures: tuple[Fracture, ...] = ()
+    medications: tuple[MedicationCourse, ...] = ()
+    spine_imaging: tuple[SpineImaging, ...] = ()
+    orders: tuple[Order, ...] = ()
+    findings: tuple[ClinicalFinding, ...] = ()
+    weight_management_plan: bool = False  # a weight-management CarePlan exists (edge case 16)
+    gastrostomy: bool = False  # documented gastrostomy (Procedure or Z93.1 status)
+    data_complete: frozenset[str] = field(default_factory=frozenset)  # resource kinds actually obtained
+    dropped: tuple[Dropped, ...] = ()
+
+    # --- derived facts (cheap; rules call them) ---
+    def age_at(self, when: date) -> float | None:
+        """Age in years (fractional) at a date; None without a birth date."""
+        if self.birth_date is None:
+            return None
+        return (when - self.birth_date).days / 365.25
+
+    def has(self, *disorders: Nmd) -> bool:
+        return any(d.disorder in disorders for d in self.diagnoses)
+
+    @property
+    def in_scope(self) -> bool:
+        """An active in-scope NMD diagnosis (cerebral palsy is gated by configuration upstream)."""
+        return any(d.disorder is not Nmd.CEREBRAL_PALSY for d in self.diagnoses)
+
+    def series(self, concept: Concept, site: Site | None = None) -> tuple[Measurement, ...]:
+        """Measurements of one concept (optionally one DXA site), oldest first."""
+        return tuple(
+            m for m in self.measurements if m.concept is concept and (site is None or m.site is site)
+        )
+
+    def latest(self, concept: Concept, site: Site | None = None) -> Measurement | None:
+        s = self.series(concept, site)
+        return s[-1] if s else None
+
+    def courses(self, *classes: DrugClass) -> tuple[MedicationCourse, ...]:
+        return tuple(c for c in self.medications if c.drug_class in classes)
+
+    def orders_for(self, action: ActionKind) -> tuple[Order, ...]:
+        return tuple(o for o in self.orders if o.action is action)
+
+    def age_band(self, when: date) -> AgeBand | None:
+        """Which BMD metric applies at a date (clinical-knowledge §1.2); None without a birth date."""
+        age = self.age_at(when)
+        if age is None:
+            return None
+        if age < 5:
+            return AgeBand.UNDER_5
+        if age < 20:
+            return AgeBand.CHILD
+        if age < 50:
+            return AgeBand.ADULT_UNDER_50
+        return AgeBand.ADULT_50_PLUS
+
+    def usual_weight(self, current: Measurement, lookback_days: int, min_span_days: int) -> Measurement | None:
+        """Usual weight for ``current`` (clinical-knowledge §1.7).
+
+        A documented usual weight wins; else the heaviest weight in the ``lookback_days`` before the
+        current one. None unless there are >= 2 measured weights >= ``min_span_days`` apart.
+        """
+        weights = [m for m in self.series(Concept.WEIGHT) if m.when <= current.when and m.comparator is None]
+        earlier = [m for m in weights if (current.when - m.when).days >= min_span_days]
+        if not earlier:
+            return None
+        documented = [m for m in self.series(Concept.USUAL_WEIGHT) if m.when <= current.when]
+        if documented:
+            return documented[-1]
+        window = [m for m in weights if 0 <= (current.when - m.when).days <= lookback_days]
+        return max(window, key=lambda m: (m.value, m.when))
+
+
+class AgeBand(StrEnum):
+    """Age bands of clinical-knowledge §1.2 (age at the measurement's date)."""
+
+    UNDER_5 = "under_5"  # DXA hard to interpret; fracture-based rules only
+    CHILD = "child"  # 5 - <20 y: Z-score
+    ADULT_UNDER_50 = "adult_under_50"  # Z-score; WHO T-score classes not applied
+    ADULT_50_PLUS = "adult_50_plus"  # T-score (men >= 50; women post-menopausal)

@@ -1,0 +1,1 @@
+"""Clinical rules: pure functions over a PatientSummary. No flask, no fhir.resources, no I/O."""
