@@ -7,5 +7,4 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 export NMD_CDS_AUTH="${NMD_CDS_AUTH:-off}"
 export NMD_CDS_DEV_MODE="${NMD_CDS_DEV_MODE:-on}"
-exec .venv/bin/gunicorn --bind "127.0.0.1:${NMD_CDS_PORT:-8080}" --workers "${NMD_CDS_WORKERS:-2}" \
-    --access-logfile - 'service.app:create_app()'
+exec .venv/bin/gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'

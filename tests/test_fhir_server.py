@@ -22,7 +22,6 @@ SNOMED = "http://snomed.info/sct"
 
 def _put(resource: dict[str, Any]) -> dict[str, Any]:
     return {
-        "fullUrl": f"urn:test:{resource['resourceType']}/{resource['id']}",
         "resource": resource,
         "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
     }

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from service.fhir import codes
-from service.fhir.fhirjson import codings, concept_text, parse_date, period_start, status_of
-from service.fhir.fractures import _icd_prefix
+from service.fhir.fhirjson import codings, concept_text, icd_prefix, parse_date, period_start, status_of
 from service.fhir.summary import ClinicalFinding, Diagnosis, Nmd, Symptom
 
 ACTIVE_CLINICAL = {None, "active", "recurrence", "relapse"}
@@ -33,7 +32,7 @@ def nmd_of(concept: object) -> Nmd | None:
         if system == codes.SNOMED and code in codes.NMD_SNOMED:
             return codes.NMD_SNOMED[code]
         if system in codes.ICD_SYSTEMS:
-            prefix = _icd_prefix(code, codes.NMD_ICD)
+            prefix = icd_prefix(code, codes.NMD_ICD)
             if prefix:
                 return codes.NMD_ICD[prefix]
     return None
@@ -41,7 +40,7 @@ def nmd_of(concept: object) -> Nmd | None:
 
 def _icd_in(concept: object, wanted: set[str]) -> bool:
     return any(
-        system in codes.ICD_SYSTEMS and _icd_prefix(code, {w: 1 for w in wanted}) for system, code, _ in codings(concept)
+        system in codes.ICD_SYSTEMS and icd_prefix(code, {w: 1 for w in wanted}) for system, code, _ in codings(concept)
     )
 
 
@@ -56,7 +55,7 @@ def symptom_of(concept: object) -> Symptom | None:
         if system == codes.SNOMED and code in codes.SYMPTOM_SNOMED:
             return codes.SYMPTOM_SNOMED[code]
         if system in codes.ICD_SYSTEMS:
-            prefix = _icd_prefix(code, codes.SYMPTOM_ICD_PREFIX)
+            prefix = icd_prefix(code, codes.SYMPTOM_ICD_PREFIX)
             if prefix:
                 return codes.SYMPTOM_ICD_PREFIX[prefix]
     words = concept_text(concept)

@@ -124,3 +124,13 @@ def vertebral_level(*texts: str) -> str | None:
         if m:
             return f"{m[1].upper()}{int(m[2])}"
     return None
+
+
+def icd_prefix(code: str, table: dict) -> str | None:
+    """Longest prefix of ``table`` matching an ICD-10 code written with or without its dot."""
+    dotted = code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+    best = None
+    for prefix in table:
+        if dotted.upper().startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best

@@ -11,22 +11,12 @@ from datetime import date
 
 from service.fhir import codes
 from service.fhir.fhirjson import (
-    as_dict, as_list, codings, concept_text, effective_date, parse_date, period_start, status_of,
+    as_dict, as_list, codings, concept_text, effective_date, icd_prefix, parse_date, period_start, status_of,
     vertebral_level,
 )
 from service.fhir.summary import Fracture, FractureKind
 
 _MERGE_DAYS = 30  # §4 item 4: the same fracture reported within ± 30 days
-
-
-def _icd_prefix(code: str, table: dict) -> str | None:
-    """Longest prefix of ``table`` matching an ICD-10 code written with or without its dot."""
-    dotted = code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
-    best = None
-    for prefix in table:
-        if dotted.upper().startswith(prefix) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    return best
 
 
 def classify(concept: object, extra_text: str = "") -> tuple[FractureKind, bool | None, str | None] | None:
@@ -38,10 +28,10 @@ def classify(concept: object, extra_text: str = "") -> tuple[FractureKind, bool 
         if system == codes.SNOMED and code in codes.FRACTURE_SNOMED:
             found = codes.FRACTURE_SNOMED[code]
         elif system in codes.ICD_SYSTEMS:
-            prefix = _icd_prefix(code, codes.FRACTURE_ICD_PREFIX)
+            prefix = icd_prefix(code, codes.FRACTURE_ICD_PREFIX)
             if prefix:
                 found = codes.FRACTURE_ICD_PREFIX[prefix]
-                bone_prefix = _icd_prefix(code, codes.FRACTURE_BONE_ICD)
+                bone_prefix = icd_prefix(code, codes.FRACTURE_BONE_ICD)
                 bone = codes.FRACTURE_BONE_ICD[bone_prefix] if bone_prefix else None
         if found is None:
             continue

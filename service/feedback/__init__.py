@@ -1,0 +1,8 @@
+"""Card feedback: durable storage of issued cards and clinicians' feedback, suppression of advice
+already overridden for a patient, and the clinic's report.
+
+``store`` defines the storage interface (SQLite or PostgreSQL behind it), ``migrations`` the
+versioned schema, ``ledger`` the card-service side (record and silence cards), ``report`` and
+``cli`` the ``python -m service feedback report|purge`` commands. No flask here: the HTTP endpoint
+lives in ``service.cds_hooks.feedback``.
+"""

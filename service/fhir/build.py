@@ -1,0 +1,91 @@
+"""Entry point of the data layer: raw FHIR JSON resources → one immutable PatientSummary.
+
+Speed by design: resources are filtered on the raw JSON (type, patient, status, code) before any
+fhir.resources model is built; only the survivors are validated (R4B). No input raises: garbage,
+invalid resources and unusable values become ``Dropped(source, reason)`` entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from service.fhir import fractures, medications
+from service.fhir.fhirjson import as_dict, as_list
+from service.fhir.intake import Intake
+from service.fhir.summary import Dropped, PatientSummary
+from service.rules.thresholds import Thresholds
+
+__all__ = ["build_summary", "unbundle", "summarise"]
+
+
+def unbundle(value: Any) -> list[dict]:
+    """Resources of a prefetch value: a resource, a Bundle (entry[].resource), or garbage → []."""
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return []
+    if value["resourceType"] != "Bundle":
+        return [value]
+    out = []
+    for entry in as_list(value.get("entry")):
+        entry = as_dict(entry)
+        if as_dict(entry.get("search")).get("mode") == "outcome":
+            continue  # an OperationOutcome about the search, not patient data
+        res = entry.get("resource")
+        if isinstance(res, dict) and res.get("resourceType") != "OperationOutcome":
+            out.append(res)
+    return out
+
+
+def build_summary(
+    resources: Iterable[dict],
+    today: date,
+    thresholds: Thresholds,
+    patient_id: str | None = None,
+    complete: frozenset[str] = frozenset(),
+) -> PatientSummary:
+    """The PatientSummary of one patient as of ``today`` (see module docstring)."""
+    return summarise(resources, today, thresholds, patient_id, complete)[0]
+
+
+def summarise(
+    resources: Iterable[dict],
+    today: date,
+    thresholds: Thresholds,
+    patient_id: str | None = None,
+    complete: frozenset[str] = frozenset(),
+) -> tuple[PatientSummary, int]:
+    """``build_summary`` plus how many input resources contributed to the summary (for tests/logs)."""
+    intake = Intake(patient_id)
+    try:
+        items = list(resources) if resources is not None else []
+    except Exception:  # a non-iterable or a failing generator: nothing to read
+        items = []
+        intake.dropped.append(Dropped("input", "resources not iterable"))
+    for index, raw in enumerate(items):
+        intake.admit(raw, index)
+    facts = intake.read_all(today)
+    meds = medications.courses(facts.exposures, today, thresholds)
+    amb_dates = [d for d in facts.conditions.non_ambulatory_dates if d]
+    summary = PatientSummary(
+        today=today,
+        patient_id=patient_id or facts.patient_id,
+        birth_date=facts.birth_date,
+        sex=facts.sex,
+        deceased=facts.deceased,
+        diagnoses=tuple(facts.conditions.diagnoses),
+        non_ambulatory=bool(facts.conditions.non_ambulatory_dates),
+        non_ambulatory_since=min(amb_dates) if amb_dates else None,
+        measurements=tuple(sorted(facts.measurements, key=lambda m: (m.when, m.source, m.concept))),
+        fractures=fractures.merge(facts.fractures),
+        medications=meds,
+        spine_imaging=tuple(sorted(facts.imaging, key=lambda i: (i.when, i.source))),
+        orders=tuple(facts.orders),
+        findings=tuple(facts.conditions.findings),
+        weight_management_plan=facts.weight_plan,
+        gastrostomy=facts.conditions.gastrostomy,
+        data_complete=frozenset(complete),
+        dropped=tuple(intake.dropped),
+    )
+    return summary, len(intake.used)
+

@@ -1,0 +1,295 @@
+"""Admission and dispatch of raw resources: garbage, other patients, duplicates, superseded versions,
+status and code pre-filters, then fhir.resources (R4B) validation of the survivors only.
+
+Every resource ends either in ``used`` (it contributed to the summary) or in ``dropped`` with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from service.fhir import codes, conditions, fractures, imaging, medications, observations
+from service.fhir.conditions import ConditionFacts
+from service.fhir.fhirjson import as_dict, as_list, concept_text, effective_date, parse_date, ref_id, reference, source_of, text
+from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging
+
+HANDLED = {
+    "Patient", "Observation", "Condition", "DiagnosticReport", "ImagingStudy", "Procedure",
+    "ServiceRequest", "CarePlan", "Medication", *medications.MED_TYPES,
+}
+_SUBJECT_KEYS = ("subject", "patient")
+_OBS_DEAD = {"entered-in-error", "cancelled"}  # §4 item 1: ignore
+DONE = "\0already dropped"  # a reader's answer when it recorded its own Dropped entries
+_VERSIONED = {"Observation", "DiagnosticReport", "Condition"}  # amended versions share an identifier
+
+
+@dataclass
+class Facts:
+    patient_id: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    deceased: bool = False
+    measurements: list[Measurement] = field(default_factory=list)
+    fractures: list[Fracture] = field(default_factory=list)
+    exposures: list[medications.Exposure] = field(default_factory=list)
+    imaging: list[SpineImaging] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    conditions: ConditionFacts = field(default_factory=ConditionFacts)
+    weight_plan: bool = False
+
+
+def _version_key(res: dict) -> tuple:
+    """Later versions sort higher: meta.versionId (numeric), meta.lastUpdated, issued, amended status."""
+    meta = as_dict(res.get("meta"))
+    vid = text(meta.get("versionId"))
+    return (
+        int(vid) if vid.isdigit() else -1,
+        text(meta.get("lastUpdated")),
+        text(res.get("issued")) or text(res.get("recordedDate")),
+        res.get("status") in ("amended", "corrected"),
+    )
+
+
+class Intake:
+    def __init__(self, patient_id: str | None):
+        self.patient_id = patient_id
+        self.dropped: list[Dropped] = []
+        self.used: set[str] = set()
+        self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
+        self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
+
+    def drop(self, source: str, reason: str) -> None:
+        self.dropped.append(Dropped(source, reason))
+
+    def admit(self, raw: object, index: int) -> None:
+        """Garbage, other patients and duplicates out; the latest version of each resource kept."""
+        if not isinstance(raw, dict):
+            return self.drop(f"input/#{index}", "not a JSON object")
+        rtype = raw.get("resourceType")
+        if not isinstance(rtype, str) or not rtype:
+            return self.drop(f"input/#{index}", "no resourceType")
+        source = source_of(raw, index)
+        if rtype not in HANDLED:
+            return self.drop(source, "resource type not used")
+        if self.patient_id and not self._ours(raw, rtype):
+            return self.drop(source, "other patient")
+        keys = [source]
+        if rtype in _VERSIONED:
+            for ident in as_list(raw.get("identifier")):
+                ident = as_dict(ident)
+                if isinstance(ident.get("value"), str):
+                    keys.append(f"{rtype}|{text(ident.get('system'))}|{ident['value']}")
+        for key in keys:
+            if key in self._kept:
+                old, old_source = self._kept[key]
+                if _version_key(raw) > _version_key(old):
+                    self._forget(old)
+                    self.drop(old_source, "superseded or duplicate")
+                    break
+                return self.drop(source, "superseded or duplicate")
+        for key in keys:
+            self._kept[key] = (raw, source)
+
+    def _forget(self, old: dict) -> None:
+        for k in [k for k, (r, _) in self._kept.items() if r is old]:
+            del self._kept[k]
+
+    def _ours(self, res: dict, rtype: str) -> bool:
+        if rtype == "Patient":
+            return res.get("id") == self.patient_id
+        for key in _SUBJECT_KEYS:
+            ref = reference(res.get(key))
+            if ref and (ref.startswith("Patient/") or ref.startswith("urn:uuid:") or "/" not in ref):
+                return ref_id(ref) == self.patient_id
+        return True  # no subject (e.g. Medication): patient-neutral
+
+    def _valid(self, res: dict, source: str) -> bool:
+        """fhir.resources (R4B) validation of a survivor; failures are dropped, never raised."""
+        try:
+            get_fhir_model_class(res["resourceType"]).model_validate(res)
+        except Exception as exc:  # pydantic ValidationError and anything odd in the input
+            loc = ""
+            errors = getattr(exc, "errors", None)
+            if callable(errors):
+                try:
+                    first = errors()[0].get("loc", ())
+                    loc = f": {first[0]}" if first else ""
+                except Exception:
+                    loc = ""
+            self.drop(source, f"failed FHIR validation{loc}")
+            return False
+        return True
+
+    def read_all(self, today: date) -> Facts:
+        facts = Facts()
+        unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
+        meds = medications.MedicationIndex()
+        for res, _ in unique.values():
+            if res["resourceType"] == "Medication":
+                meds.add(res)
+        for res, source in unique.values():
+            try:
+                self._read(res, source, facts, meds.by_ref)
+            except Exception:  # a bug safety net: one odd resource must not fail the request
+                self.drop(source, "unreadable resource")
+        for res, source in unique.values():
+            if res["resourceType"] == "Medication":
+                if res.get("id") in self._med_refs:
+                    self.used.add(source)
+                else:
+                    self.drop(source, "medication not referenced")
+        return facts
+
+    def _read(self, res: dict, source: str, facts: Facts, meds: dict[str, dict]) -> None:
+        rtype = res["resourceType"]
+        reader = getattr(self, f"_read_{rtype}", None)
+        if rtype == "Medication":
+            return  # read through the resources that reference them
+        if rtype in medications.MED_TYPES:
+            reader = self._read_medication
+        reason = reader(res, source, facts, meds) if reader else "resource type not used"
+        if reason is None:
+            self.used.add(source)
+        elif reason != DONE:
+            self.drop(source, reason)
+
+    # --- per type: return a drop reason, or None when the resource was used ----------------------
+    def _read_Patient(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        if facts.patient_id is not None and res.get("id") != facts.patient_id:
+            return "other patient"
+        if not self._valid(res, source):
+            return DONE
+        facts.patient_id = text(res.get("id")) or None
+        facts.birth_date = parse_date(res.get("birthDate"))
+        facts.sex = res.get("gender") if res.get("gender") in ("male", "female") else None
+        facts.deceased = res.get("deceasedBoolean") is True or bool(res.get("deceasedDateTime"))
+        return None
+
+    def _read_Observation(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        status = res.get("status")
+        if status not in codes.OBSERVATION_USABLE_STATUS:
+            return f"status {status}" if status in _OBS_DEAD | {"registered", "unknown"} else "unusable status"
+        is_vf = fractures.is_vf_observation(res)
+        is_measure = observations.is_candidate(res)
+        finding = conditions.symptom_of(res.get("code")) or conditions.symptom_of(res.get("valueCodeableConcept"))
+        immobile = conditions.is_non_ambulatory(res.get("code")) or conditions.is_non_ambulatory(
+            res.get("valueCodeableConcept"))
+        if not (is_vf or is_measure or finding or immobile):
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        used = False
+        if is_vf:
+            found, reason = fractures.from_observation(res, source)
+            facts.fractures.extend(found)
+            used = bool(found) or reason in ("fracture absent", "Genant grade below 1")  # a negation is data
+            if reason and not used:
+                self.drop(source, reason)
+        if is_measure:
+            ms, dropped = observations.measurements(res, source)
+            facts.measurements.extend(ms)
+            self.dropped.extend(dropped)
+            used = used or bool(ms)
+        if (finding or immobile) and res.get("valueBoolean") is not False:
+            when = effective_date(res)
+            if finding:
+                facts.conditions.findings.append(ClinicalFinding(finding, when, source))
+            if immobile:
+                facts.conditions.non_ambulatory_dates.append(when)
+            used = True
+        return None if used else DONE
+
+    def _read_Condition(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        verification = conditions.status_of(res.get("verificationStatus"))
+        if verification in ("refuted", "entered-in-error"):
+            return f"verification {verification}"
+        is_fracture = fractures.classify(res.get("code")) is not None
+        if not (is_fracture or conditions.is_candidate(res)):
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        fracture = fractures.from_condition(res, source)
+        if fracture:
+            facts.fractures.append(fracture)
+        reason = conditions.add_condition(res, source, facts.conditions)
+        return None if fracture else reason
+
+    def _read_DiagnosticReport(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        if res.get("status") in ("entered-in-error", "cancelled"):
+            return f"status {res.get('status')}"
+        if not imaging.is_candidate(res):
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        found = fractures.from_report(res, source)
+        if res.get("status") not in ("registered",):
+            facts.fractures.extend(found)
+        spine = imaging.from_report(res, source, bool(found))
+        if isinstance(spine, str):
+            return spine
+        if spine:
+            facts.imaging.append(spine)
+        return None if (spine or found) else "code not used"
+
+    def _read_ImagingStudy(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        if not imaging.is_candidate(res):
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        found = imaging.from_study(res, source)
+        facts.imaging.extend(found)
+        return None if found else "study not available or undated"
+
+    def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        status = res.get("status")
+        if status in ("entered-in-error", "not-done"):
+            return f"status {status}"
+        if not imaging.is_candidate(res):
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        order, spine = imaging.from_procedure(res, source)
+        if order:
+            facts.orders.append(order)
+        if spine:
+            facts.imaging.append(spine)
+        if status == "completed" and conditions.is_gastrostomy(res.get("code")):
+            facts.conditions.gastrostomy = True
+        return None if (order or spine) else "code not used"
+
+    def _read_ServiceRequest(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        if res.get("status") == "entered-in-error":
+            return "status entered-in-error"
+        if imaging.action_of(res.get("code")) is None:
+            return "code not used"
+        if not self._valid(res, source):
+            return DONE
+        order = imaging.from_service_request(res, source)
+        if order:
+            facts.orders.append(order)
+        return None if order else "code not used"
+
+    def _read_CarePlan(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        words = " ".join([text(res.get("title")), text(res.get("description"))]).lower()
+        words += " " + " ".join(concept_text(c) for c in as_list(res.get("category")))
+        if res.get("status") != "active" or not any(t in words for t in codes.WEIGHT_MANAGEMENT_TEXT):
+            return "care plan not used"
+        if not self._valid(res, source):
+            return DONE
+        facts.weight_plan = True
+        return None
+
+    def _read_medication(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        found = medications.exposure(res, source, meds)
+        ref = reference(res.get("medicationReference"))
+        if ref and not ref.startswith("#") and not isinstance(found, str):
+            self._med_refs.add(ref_id(ref))
+        if isinstance(found, str):
+            return found
+        if not self._valid(res, source):
+            return DONE
+        facts.exposures.append(found)
+        return None

@@ -1,0 +1,179 @@
+"""Glucocorticoid and bone-therapy exposure: one MedicationCourse per drug (§1.3, §4 items 18-19).
+
+Drugs are matched by RxNorm ingredient, then ATC, then display text (medicationCodeableConcept,
+contained or referenced Medication). Requests, statements and administrations of the same drug merge.
+Bone therapy is "active" while the last dose/refill is within the drug's interval (thresholds_medication).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from service.fhir import codes
+from service.fhir.fhirjson import (
+    as_dict, as_list, codings, concept_text, effective_date, parse_date, period_start, reference, text,
+)
+from service.fhir.summary import DrugClass, MedicationCourse
+from service.rules import thresholds_medication as tm
+from service.rules.thresholds import Threshold
+
+# Statuses that mean the drug was never (or not) given: the record is dropped.
+NOT_TAKEN = {"entered-in-error", "cancelled", "draft", "not-taken", "intended", "not-done", "unknown"}
+ONGOING = {"active", "on-hold", "in-progress"}
+MED_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
+_TEXT_ORDER = sorted(codes.DRUG_TEXT, key=len, reverse=True)  # "methylprednisolone" before "prednisolone"
+
+
+@dataclass
+class Exposure:
+    """One request/statement/administration, reduced to dates."""
+
+    drug: str
+    drug_class: DrugClass
+    start: date | None
+    end: date | None
+    last: date | None
+    ongoing: bool
+    source: str
+    route: str | None
+    kind: str  # resourceType
+
+
+def identify(concept: object) -> tuple[str, DrugClass] | None:
+    """(ingredient, class) of a medication CodeableConcept, or None."""
+    for system, code, _ in codings(concept):
+        for name, (cls, rxcuis, atcs) in codes.DRUGS.items():
+            if (system == codes.RXNORM and code in rxcuis) or (system == codes.ATC and code in atcs):
+                return name, cls
+    words = concept_text(concept)
+    for t in _TEXT_ORDER:
+        if t in words:
+            name = codes.DRUG_TEXT[t]
+            return name, codes.DRUGS[name][0]
+    for system, code, display in codings(concept):
+        if system == codes.ATC:
+            for prefix, cls in codes.ATC_CLASS_PREFIX.items():
+                if code.startswith(prefix):
+                    return (display or code).lower(), cls
+    return None
+
+
+def medication_concept(res: dict, medications: Mapping[str, dict]) -> object:
+    """medicationCodeableConcept, or the code of the contained / referenced Medication."""
+    if "medicationCodeableConcept" in res:
+        return res["medicationCodeableConcept"]
+    ref = reference(res.get("medicationReference"))
+    if ref.startswith("#"):
+        for c in as_list(res.get("contained")):
+            if as_dict(c).get("id") == ref[1:]:
+                return as_dict(c).get("code")
+        return None
+    med = medications.get(ref) or medications.get(ref.split("/")[-1])
+    return as_dict(med).get("code") if med else None
+
+
+def _route(res: dict) -> str | None:
+    dosages = as_list(res.get("dosageInstruction")) + as_list(res.get("dosage")) + [as_dict(res.get("dosage"))]
+    for d in dosages:
+        words = concept_text(as_dict(d).get("route"))
+        if words:
+            return words
+    return None
+
+
+def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposure | str:
+    """An Exposure from one medication resource, or a drop reason."""
+    status = text(res.get("status"))
+    if status in NOT_TAKEN:
+        return f"status {status}"
+    concept = medication_concept(res, medications)
+    found = identify(concept)
+    if found is None:
+        return "medication not used"
+    drug, cls = found
+    route = _route(res)
+    words = f"{route or ''} {concept_text(concept)}"
+    if cls is DrugClass.GLUCOCORTICOID and any(t in words for t in codes.NON_SYSTEMIC_ROUTE_TEXT):
+        return "non-systemic glucocorticoid"  # edge case 18: inhaled/topical are not exposure
+    kind = text(res.get("resourceType"))
+    if kind == "MedicationRequest":
+        bounds = [as_dict(as_dict(as_dict(d).get("timing")).get("repeat")).get("boundsPeriod")
+                  for d in as_list(res.get("dosageInstruction"))]
+        validity = as_dict(res.get("dispenseRequest")).get("validityPeriod")
+        authored = parse_date(res.get("authoredOn"))
+        start = next((period_start(b) for b in bounds if period_start(b)), None) or period_start(validity) or authored
+        end = next((parse_date(as_dict(b).get("end")) for b in bounds if as_dict(b).get("end")), None)
+        end = end or parse_date(as_dict(validity).get("end"))
+        last = max((d for d in (authored, period_start(validity)) if d), default=start)
+    else:
+        start = effective_date(res) or parse_date(res.get("dateAsserted"))
+        end = parse_date(as_dict(res.get("effectivePeriod")).get("end"))
+        last = end or start
+        if kind == "MedicationAdministration":
+            end = end or start
+    ongoing = status in ONGOING or (status == "" and end is None)
+    if not ongoing and end is None:
+        end = last  # completed/stopped without an end date: exposure ends at the last known date
+    if start is None and last is None:
+        return "no date"
+    return Exposure(drug, cls, start, end, last, ongoing, source, route, kind)
+
+
+def _interval_ok(cls: DrugClass, drug: str, last: date | None, today: date, th: Mapping[str, Threshold]) -> bool:
+    if last is None or last > today:
+        return False
+
+    def get(t: Threshold) -> float:
+        return (th.get(t.key) or t).value
+
+    if drug in ("zoledronic acid", "pamidronate") or cls is DrugClass.DENOSUMAB:
+        t = {"zoledronic acid": tm.ZOLEDRONATE_INTERVAL_MONTHS, "pamidronate": tm.PAMIDRONATE_INTERVAL_MONTHS}.get(
+            drug, tm.DENOSUMAB_INTERVAL_MONTHS)
+        months = int(get(t))
+        y, m = divmod(last.month - 1 + months, 12)
+        year, month = last.year + y, m + 1
+        return today <= date(year, month, min(last.day, calendar.monthrange(year, month)[1]))
+    t = tm.ANABOLIC_REFILL_DAYS if cls is DrugClass.ANABOLIC else tm.ORAL_BISPHOSPHONATE_REFILL_DAYS
+    return (today - last).days <= get(t)
+
+
+def courses(exposures: list[Exposure], today: date, th: Mapping[str, Threshold]) -> tuple[MedicationCourse, ...]:
+    """One MedicationCourse per drug, merged over all of its records."""
+    by_drug: dict[str, list[Exposure]] = {}
+    for e in exposures:
+        by_drug.setdefault(e.drug, []).append(e)
+    out = []
+    for drug, group in sorted(by_drug.items()):
+        cls = group[0].drug_class
+        starts = [e.start for e in group if e.start]
+        lasts = [e.last for e in group if e.last and e.last <= today]
+        ongoing = [e for e in group if e.ongoing and (e.end is None or e.end >= today)]
+        ends = [e.end for e in group if e.end]
+        end = None if ongoing else (max(ends) if ends else None)
+        last = max(lasts) if lasts else None
+        if cls is DrugClass.GLUCOCORTICOID:
+            active = bool(ongoing)
+        else:  # a MedicationStatement saying "taking it now" is current use; otherwise the dosing interval
+            active = any(e.kind == "MedicationStatement" for e in ongoing) or _interval_ok(cls, drug, last, today, th)
+        out.append(MedicationCourse(
+            drug=drug, drug_class=cls, start=min(starts) if starts else None, end=end, last_dose=last,
+            active=active, sources=tuple(e.source for e in group),
+            route=next((e.route for e in group if e.route), None),
+        ))
+    return tuple(out)
+
+
+@dataclass
+class MedicationIndex:
+    """Medication resources of the input, by "Medication/<id>" and bare id (for medicationReference)."""
+
+    by_ref: dict[str, dict] = field(default_factory=dict)
+
+    def add(self, med: dict) -> None:
+        mid = med.get("id")
+        if isinstance(mid, str):
+            self.by_ref[f"Medication/{mid}"] = med
+            self.by_ref[mid] = med

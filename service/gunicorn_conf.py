@@ -1,0 +1,14 @@
+"""gunicorn settings from the service's own configuration (NMD_CDS_HOST, NMD_CDS_PORT, NMD_CDS_WORKERS).
+
+Used by the run script and the Docker image: ``gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'``.
+"""
+
+from service.config import Settings
+
+_settings = Settings.from_env()
+
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.workers
+accesslog = "-"
+timeout = 30
+graceful_timeout = 10

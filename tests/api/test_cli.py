@@ -1,0 +1,46 @@
+"""python -m service evaluate prints what the HTTP endpoint answers (same code path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests import builders as b
+from tests.conftest import TODAY
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
+    env.update(NMD_CDS_TODAY=TODAY.isoformat(), NMD_CDS_AUTH="off", NMD_CDS_DEV_MODE="on")
+    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def comparable(body: dict) -> list:
+    """Cards without their per-call uuids."""
+    out = []
+    for card in body["cards"]:
+        card = dict(card, uuid=None)
+        card["suggestions"] = [dict(s, uuid=None) for s in card.get("suggestions", [])]
+        out.append(card)
+    return out
+
+
+def test_evaluate_matches_http(client, tmp_path):
+    request = b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    done = run_cli("evaluate", str(path))
+    assert done.returncode == 0, done.stderr
+    http = client.post("/cds-services/nmd-bone-health", json=request).get_json()
+    assert comparable(json.loads(done.stdout)) == comparable(http)
+    assert http["cards"]
+
+
+def test_evaluate_reports_errors_like_http():
+    done = run_cli("evaluate", "-", stdin="{}")
+    assert done.returncode == 1
+    assert "HTTP 400" in done.stderr
+    assert json.loads(done.stdout)["error"] == "invalid_request"

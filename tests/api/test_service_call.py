@@ -1,0 +1,118 @@
+"""POST /cds-services/nmd-bone-health: prefetch present, null, missing (served by a real FHIR server), 412."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import builders as b
+from tests.conftest import TODAY
+
+URL = "/cds-services/nmd-bone-health"
+
+
+def nutrition_cards(body: dict) -> list[dict]:
+    return [c for c in body["cards"] if c["source"]["topic"]["code"] == "nutrition-referral"]
+
+
+def test_full_prefetch_weight_loss_gives_a_nutrition_referral_card(client, assert_valid_response):
+    body = assert_valid_response(client.post(URL, json=b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))).get_json())
+    (card,) = nutrition_cards(body)
+    assert card["indicator"] == "warning"
+    assert "6.1" in card["summary"]
+    assert "72" in card["detail"] and "67.6" in card["detail"]
+    resources = [a["resource"] for s in card["suggestions"] for a in s["actions"]]
+    assert any(r["resourceType"] == "ServiceRequest" and r["subject"]["reference"] == f"Patient/{b.PATIENT_ID}"
+               for r in resources)
+
+
+def test_loss_below_five_percent_gives_no_nutrition_card(client, assert_valid_response):
+    resources = b.als_weight_loss(TODAY, usual=72.0, current=68.5)  # 4.9 %
+    body = assert_valid_response(client.post(URL, json=b.hook_request(b.full_prefetch(resources))).get_json())
+    assert nutrition_cards(body) == []
+
+
+def test_patient_without_nmd_gets_no_card(client, assert_valid_response):
+    resources = [r for r in b.als_weight_loss(TODAY) if r["resourceType"] != "Condition"]
+    body = assert_valid_response(client.post(URL, json=b.hook_request(b.full_prefetch(resources))).get_json())
+    assert body == {"cards": []}
+
+
+def test_null_prefetch_means_no_data_and_no_fetch(client, assert_valid_response):
+    prefetch = {key: None for key in b.full_prefetch([])}
+    # No fhirServer: had the service tried to fetch, it would have answered 412.
+    resp = client.post(URL, json=b.hook_request(prefetch))
+    assert resp.status_code == 200
+    assert assert_valid_response(resp.get_json()) == {"cards": []}
+
+
+def test_empty_bundle_means_no_data(client):
+    prefetch = {key: b.searchset([]) for key in b.full_prefetch([])}
+    prefetch["patient"] = b.patient()
+    assert client.post(URL, json=b.hook_request(prefetch)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "extra, why",
+    [
+        ({}, "no fhirServer"),
+        ({"fhirServer": "http://127.0.0.1:9/fhir"}, "server unreachable"),
+    ],
+)
+def test_missing_prefetch_that_cannot_be_fetched_is_412(client, extra, why):
+    body = b.hook_request(None, **extra)
+    if "fhirServer" in extra:
+        body["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer", "expires_in": 60,
+                                     "scope": "patient/*.read", "subject": "nmd-cds"}
+    resp = client.post(URL, json=body)
+    assert resp.status_code == 412, why
+    outcome = resp.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["diagnostics"]
+
+
+def test_operation_outcome_in_prefetch_means_fetch_it(client):
+    prefetch = b.full_prefetch(b.als_weight_loss(TODAY))
+    prefetch["observations"] = {"resourceType": "OperationOutcome",
+                                "issue": [{"severity": "error", "code": "timeout"}]}
+    resp = client.post(URL, json=b.hook_request(prefetch))  # no fhirServer to fetch from
+    assert resp.status_code == 412
+    assert "observations" in resp.get_data(as_text=True)
+
+
+@pytest.mark.fhir_server
+def test_missing_prefetch_is_fetched_from_the_fhir_server(client, fhir_server, assert_valid_response):
+    pid = "api-fetch-1"
+    resources = b.als_weight_loss(TODAY, pid=pid)
+    fhir_server.load_bundle(transaction(resources))
+    auth = {"access_token": fhir_server.token, "token_type": "Bearer", "expires_in": 300,
+            "scope": "patient/*.read", "subject": "nmd-cds"}
+    with_prefetch = client.post(URL, json=b.hook_request(b.full_prefetch(resources), pid=pid)).get_json()
+    fetched = client.post(URL, json=b.hook_request(None, pid=pid, fhirServer=fhir_server.base_url,
+                                                   fhirAuthorization=auth))
+    assert fetched.status_code == 200, fetched.get_json()
+    assert_valid_response(fetched.get_json())
+    assert card_keys(fetched.get_json()) == card_keys(with_prefetch)
+    assert nutrition_cards(fetched.get_json())
+
+
+@pytest.mark.fhir_server
+def test_wrong_token_for_the_fhir_server_is_412(client, fhir_server):
+    auth = {"access_token": "not-the-token", "token_type": "Bearer", "expires_in": 300,
+            "scope": "patient/*.read", "subject": "nmd-cds"}
+    resp = client.post(URL, json=b.hook_request(None, fhirServer=fhir_server.base_url, fhirAuthorization=auth))
+    assert resp.status_code == 412
+    assert "401" in resp.get_data(as_text=True)
+
+
+def card_keys(body: dict) -> list[tuple[str, str, str]]:
+    return sorted((c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in body["cards"])
+
+
+def transaction(resources: list[dict]) -> dict:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
+        ],
+    }

@@ -1,0 +1,54 @@
+"""Shared fixtures: settings with a pinned date, the Flask app and client, schema validators."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from service.cds_hooks.request import validator
+from service.config import Settings
+
+pytest_plugins = ["tests.fhir_server.plugin"]
+
+TODAY = date(2026, 11, 21)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        auth=False,
+        dev_mode=True,
+        today=TODAY,
+        sqlite_path=str(tmp_path / "feedback.sqlite3"),
+        patient_hash_secret="test-secret",
+        fhir_timeout_s=3.0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def response_schema():
+    return validator("response")
+
+
+@pytest.fixture(scope="session")
+def assert_valid_response(response_schema):
+    def check(body: dict) -> dict:
+        errors = sorted(response_schema.iter_errors(body), key=str)
+        assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+        return body
+
+    return check

@@ -1,0 +1,88 @@
+"""Corpus tests: official FHIR R4 examples and Synthea patients pass through build_summary.
+
+Nothing may raise; the test prints how many resources were used and dropped (by reason) and checks
+the numbers are sensible. The examples package is installed by the test script (see module constants);
+its absence is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from service.fhir.build import summarise, unbundle
+from service.fhir.summary import Concept
+from service.rules.thresholds import load_thresholds
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / ".cache" / "fhir-r4-examples" / "package"
+SYNTHEA = REPO / ".." / "shared" / "fhir-data" / "synthea"
+TYPES = ("Observation", "Condition", "MedicationRequest", "MedicationStatement", "DiagnosticReport", "Patient")
+TODAY = date(2020, 6, 1)
+
+
+def _report(label: str, total: int, used: int, dropped: Counter) -> None:
+    print(f"\n{label}: {total} resources, {used} used, {sum(dropped.values())} dropped entries")
+    for reason, n in dropped.most_common():
+        print(f"  {n:5d}  {reason}")
+
+
+def test_official_examples_pass_through_build_summary() -> None:
+    assert EXAMPLES.is_dir(), (
+        f"FHIR R4 examples missing at {EXAMPLES}: run `mkdir -p .cache/fhir-r4-examples && cd "
+        ".cache/fhir-r4-examples && npm pack hl7.fhir.r4.examples@4.0.1 --silent && "
+        "tar xzf hl7.fhir.r4.examples-4.0.1.tgz`"
+    )
+    thresholds = load_thresholds()
+    files = sorted(p for t in TYPES for p in EXAMPLES.glob(f"{t}-*.json"))
+    assert len(files) > 100
+    dropped: Counter[str] = Counter()
+    used = 0
+    measurements = 0
+    for path in files:
+        resource = json.loads(path.read_text(encoding="utf-8"))
+        summary, n_used = summarise([resource], TODAY, thresholds)  # one at a time: each its own patient
+        used += n_used
+        measurements += len(summary.measurements)
+        dropped.update(d.reason for d in summary.dropped)
+    _report("FHIR R4 examples", len(files), used, dropped)
+    print(f"  measurements: {measurements}")
+    assert used >= 25  # 22 patients plus the few in-scope observations and medications
+    assert measurements >= 2
+    assert dropped["code not used"] > 20  # most example Observations are outside this service's scope
+    assert used + sum(dropped.values()) >= len(files)  # every resource accounted for
+
+
+def test_official_examples_units_and_dxa() -> None:
+    thresholds = load_thresholds()
+    weight = json.loads((EXAMPLES / "Observation-example.json").read_text())  # 185 [lb_av]
+    bmd = json.loads((EXAMPLES / "Observation-bmd.json").read_text())  # 0.887 g/cm-2, left femur, no date
+    s, _ = summarise([weight, bmd], TODAY, thresholds)
+    assert [(d.source, d.reason) for d in s.dropped] == [("Observation/bmd", "no date")]
+    s, _ = summarise([weight, {**bmd, "effectiveDateTime": "2019-05-02"}], TODAY, thresholds)
+    w = s.latest(Concept.WEIGHT)
+    b = s.latest(Concept.BMD)
+    assert w is not None and abs(w.value - 185 * 0.45359237) < 1e-6
+    assert b is not None and b.value == 0.887 and b.laterality == "left"
+
+
+@pytest.mark.parametrize("path", sorted(SYNTHEA.glob("*.json")), ids=lambda p: p.name[:20])
+def test_synthea_patients_pass_through_build_summary(path: Path) -> None:
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    resources = unbundle(bundle)
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    summary, used = summarise(resources, TODAY, load_thresholds(), patient_id=patient["id"])
+    dropped = Counter(d.reason for d in summary.dropped)
+    _report(f"Synthea {path.name[:30]}", len(resources), used, dropped)
+    assert summary.birth_date is not None and summary.sex in ("male", "female")
+    assert len(summary.series(Concept.WEIGHT)) >= 5 and len(summary.series(Concept.HEIGHT)) >= 1
+    assert used + len({d.source for d in summary.dropped}) >= len(resources)
+    assert dropped["other patient"] == 0
+
+
+def test_synthea_folder_present() -> None:
+    assert len(list(SYNTHEA.glob("*.json"))) >= 3, f"Synthea patients missing at {SYNTHEA.resolve()}"
