@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -20,6 +21,7 @@ log = logging.getLogger("nmd_cds.app")
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
 UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/openapi.json"})
+OPENAPI = resources.files("service.cds_hooks") / "openapi.json"
 
 
 def create_app(settings: Settings | None = None, ledger: CardLedger | None = None, **overrides: Any) -> Flask:
@@ -35,6 +37,11 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     authenticator = Authenticator(settings)
     app.register_blueprint(cds_bp)
     _register_optional_blueprints(app)
+
+    @app.get("/openapi.json")
+    def _openapi() -> Response:
+        # The published description of the endpoints, for integrators and the schemathesis fuzz tests.
+        return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
     @app.before_request
     def _preflight_and_auth() -> Response | None:

@@ -144,7 +144,9 @@ class FhirClient:
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """The resources of a search page, without OperationOutcome entries of mode ``outcome``."""
     out: list[dict[str, Any]] = []
-    for entry in bundle.get("entry") or []:
+    entries = bundle.get("entry")
+    # Prefetch Bundles come from the caller: a non-list entry must not become a 500.
+    for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             if isinstance(entry.get("search"), dict) and entry["search"].get("mode") == "outcome":
                 continue
@@ -153,7 +155,8 @@ def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None

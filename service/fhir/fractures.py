@@ -93,10 +93,11 @@ def _grade(holder: dict) -> float | None:
 
 
 def _presence(obs: dict) -> bool | None:
-    if isinstance(obs.get("valueBoolean"), bool):
-        return obs["valueBoolean"]
+    # a normal/negative interpretation wins over a contradicting value (§4 item 3: no false alarm)
     if any(c in codes.NORMAL_INTERPRETATION for cc in as_list(obs.get("interpretation")) for _, c, _ in codings(cc)):
         return False
+    if isinstance(obs.get("valueBoolean"), bool):
+        return obs["valueBoolean"]
     value = obs.get("valueCodeableConcept")
     if value is not None:
         if any(c in codes.ABSENT_SNOMED for _, c, _ in codings(value)):

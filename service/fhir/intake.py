@@ -13,7 +13,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from service.fhir import codes, conditions, fractures, imaging, medications, observations
 from service.fhir.conditions import ConditionFacts
-from service.fhir.fhirjson import as_dict, as_list, concept_text, effective_date, parse_date, ref_id, reference, source_of, text
+from service.fhir.fhirjson import as_dict, as_list, codes_of, concept_text, effective_date, parse_date, ref_id, reference, source_of, text
 from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging
 
 HANDLED = {
@@ -41,6 +41,26 @@ class Facts:
     weight_plan: bool = False
 
 
+# Cheap pre-filter for Observations: any bare code the service reads, or a text trigger in code.text.
+_OBS_CODES = frozenset(
+    set(codes.DXA) | set(codes.MEASUREMENTS) | set(codes.SNOMED_MEASUREMENTS) | set(codes.SYMPTOM_SNOMED)
+    | codes.NON_AMBULATORY_SNOMED | {c for _, c in codes.VERTEBRAL_FRACTURE_OBSERVATION}
+)
+_OBS_TEXT = codes.USUAL_WEIGHT_TEXT + codes.VF_OBSERVATION_TEXT + tuple(codes.SYMPTOM_TEXT)
+
+
+def _maybe_useful(obs: dict) -> bool:
+    """True unless this Observation certainly holds nothing the service reads (a few set lookups)."""
+    for key in ("code", "valueCodeableConcept"):
+        if not _OBS_CODES.isdisjoint(codes_of(obs.get(key))):
+            return True
+    for comp in as_list(obs.get("component")):
+        if not _OBS_CODES.isdisjoint(codes_of(as_dict(comp).get("code"))):
+            return True
+    words = concept_text(obs.get("code"))
+    return any(t in words for t in _OBS_TEXT)
+
+
 def _version_key(res: dict) -> tuple:
     """Later versions sort higher: meta.versionId (numeric), meta.lastUpdated, issued, amended status."""
     meta = as_dict(res.get("meta"))
@@ -66,6 +86,12 @@ class Intake:
 
     def admit(self, raw: object, index: int) -> None:
         """Garbage, other patients and duplicates out; the latest version of each resource kept."""
+        try:
+            self._admit(raw, index)
+        except Exception:  # a bug safety net, as in read_all
+            self.drop(f"input/#{index}", "unreadable resource")
+
+    def _admit(self, raw: object, index: int) -> None:
         if not isinstance(raw, dict):
             return self.drop(f"input/#{index}", "not a JSON object")
         rtype = raw.get("resourceType")
@@ -137,7 +163,7 @@ class Intake:
                 self.drop(source, "unreadable resource")
         for res, source in unique.values():
             if res["resourceType"] == "Medication":
-                if res.get("id") in self._med_refs:
+                if text(res.get("id")) in self._med_refs:
                     self.used.add(source)
                 else:
                     self.drop(source, "medication not referenced")
@@ -169,9 +195,11 @@ class Intake:
         return None
 
     def _read_Observation(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        status = res.get("status")
+        status = text(res.get("status"))
         if status not in codes.OBSERVATION_USABLE_STATUS:
             return f"status {status}" if status in _OBS_DEAD | {"registered", "unknown"} else "unusable status"
+        if not _maybe_useful(res):
+            return "code not used"
         is_vf = fractures.is_vf_observation(res)
         is_measure = observations.is_candidate(res)
         finding = conditions.symptom_of(res.get("code")) or conditions.symptom_of(res.get("valueCodeableConcept"))
@@ -218,7 +246,7 @@ class Intake:
         return None if fracture else reason
 
     def _read_DiagnosticReport(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if res.get("status") in ("entered-in-error", "cancelled"):
+        if text(res.get("status")) in ("entered-in-error", "cancelled"):
             return f"status {res.get('status')}"
         if not imaging.is_candidate(res):
             return "code not used"
@@ -244,7 +272,7 @@ class Intake:
         return None if found else "study not available or undated"
 
     def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        status = res.get("status")
+        status = text(res.get("status"))
         if status in ("entered-in-error", "not-done"):
             return f"status {status}"
         if not imaging.is_candidate(res):

@@ -21,6 +21,7 @@ class Decline:
     delta: float  # SD for scores, % for BMD
     months: float
     lsc_key: str | None = None  # threshold used for a BMD (g/cm2) decline
+    falls: bool = True  # the change reaches the decline threshold
 
     @property
     def text(self) -> str:
@@ -71,8 +72,8 @@ def _change(ctx: RuleContext, a: Measurement, b: Measurement) -> tuple[float, bo
     return delta, delta <= -th(ctx, "decline_sd"), None
 
 
-def declines(ctx: RuleContext, later_from: date | None = None) -> list[Decline]:
-    """Declines ending at each site's latest (fresh) scan, worst first; scores before BMD g/cm2."""
+def changes(ctx: RuleContext, later_from: date | None = None) -> list[Decline]:
+    """Per site/side/metric, the worst change into the latest (fresh) scan from a scan 6-36 months before."""
     found: list[Decline] = []
     lo, hi = th(ctx, "decline_min_months"), th(ctx, "decline_max_months")
     for concept in (Concept.Z_SCORE, Concept.T_SCORE, Concept.BMD):
@@ -88,11 +89,18 @@ def declines(ctx: RuleContext, later_from: date | None = None) -> list[Decline]:
                 if not lo <= months <= hi:
                     continue
                 delta, falls, key = _change(ctx, a, later)
-                if falls and (best is None or delta < best.delta):
-                    best = Decline(a, later, delta, months, key)
+                if concept is Concept.BMD and key is None:
+                    continue  # no least significant change for this site
+                if best is None or delta < best.delta:
+                    best = Decline(a, later, delta, months, key, falls)
             if best:
                 found.append(best)
     return sorted(found, key=lambda d: (d.later.concept is Concept.BMD, d.delta))
+
+
+def declines(ctx: RuleContext, later_from: date | None = None) -> list[Decline]:
+    """Changes that reach the decline threshold, worst first; scores before BMD g/cm2."""
+    return [d for d in changes(ctx, later_from) if d.falls]
 
 
 def threshold_keys(d: Decline) -> tuple[str, ...]:

@@ -13,10 +13,20 @@ from service.fhir.summary import ActionKind, Concept, Measurement, Nmd, PatientS
 from service.rules import citations as cite
 from service.rules import thresholds_nutrition as T
 from service.rules.core import Finding, Indicator, Rule, RuleContext, SuggestedResource, Topic
-from service.rules.nutrition_body import bmi_signals, child_signals, over_nutrition_signals
+from service.rules.nutrition_adult import bmi_signals
+from service.rules.nutrition_body import over_nutrition_signals
+from service.rules.nutrition_child import child_signals
 from service.rules.nutrition_common import (
-    Signal, already_actioned, cap_preliminary, evidence_of, is_fresh, merge, months, pct_predicted_series,
-    service_request, tv,
+    Signal,
+    already_actioned,
+    cap_preliminary,
+    evidence_of,
+    is_fresh,
+    merge,
+    months,
+    pct_predicted_series,
+    service_request,
+    tv,
 )
 
 WEIGHT_LOSS_RULES = frozenset({"NUT-01", "NUT-02", "NUT-03", "NUT-05", "NUT-07"})
@@ -53,13 +63,18 @@ def _adult_loss(ctx: RuleContext, wc: WeightContext) -> list[Signal]:
         severe = loss >= tv(ctx, T.LOSS_SEVERE)
         rid = "NUT-02" if severe else "NUT-01"
         ind = Indicator.CRITICAL if severe and wc.als else Indicator.WARNING
-        tail = "dietitian now; discuss gastrostomy" if severe and wc.als else "nutrition assessment"
+        tail = "nutrition assessment"
+        if severe and wc.als:  # EFNS: > 10 % loss is a gastrostomy criterion, unless one is in place
+            tail = "dietitian now" if s.gastrostomy else "dietitian now; discuss gastrostomy"
         out.append(_loss_signal(rid, ind, usual, w, loss, tail, wc.als))
     slow = s.usual_weight(w, int(tv(ctx, T.USUAL_LOOKBACK_LONG)), span_min)
     slow_loss = _loss_pct(slow, w)
     if (
-        slow is not None and not slow.usual and slow.concept is Concept.WEIGHT
-        and (w.when - slow.when).days > tv(ctx, T.RECENT_WINDOW) and slow_loss > tv(ctx, T.SLOW_MODERATE)
+        slow is not None
+        and not slow.usual
+        and slow.concept is Concept.WEIGHT
+        and (w.when - slow.when).days > tv(ctx, T.RECENT_WINDOW)
+        and slow_loss > tv(ctx, T.SLOW_MODERATE)
     ):
         ind = Indicator.CRITICAL if slow_loss > tv(ctx, T.SLOW_SEVERE) else Indicator.WARNING
         out.append(_loss_signal("NUT-03", ind, slow, w, slow_loss, "slow loss, nutrition assessment", wc.als))
@@ -79,13 +94,22 @@ def _loss_signal(
     documented = usual.usual or usual.concept is Concept.USUAL_WEIGHT
     when = "from usual" if documented else f"in {months((w.when - usual.when).days)}"
     summary = f"Weight down {loss:.1f} % {when} ({usual.value:.1f} → {w.value:.1f} kg): {tail}"
-    why = f"Current weight is {loss:.1f} % below usual weight ({'documented' if documented else 'heaviest recent'})."
+    kind = "documented" if documented else "heaviest recent"
+    why = f"Current weight is {loss:.1f} % below usual weight ({kind})."
     if als:
-        why += " In ALS a 5 % loss from usual weight nearly doubles mortality (HR 1.92); 10 % at diagnosis HR 1.45."
+        why += (
+            " In ALS a 5 % loss from usual weight nearly doubles mortality (HR 1.92);"
+            " 10 % at diagnosis HR 1.45."
+        )
     return Signal(
-        rid, ind, summary, why,
-        (evidence_of("Usual weight" if documented else "Heaviest recent weight", usual),
-         evidence_of("Current weight", w)),
+        rid,
+        ind,
+        summary,
+        why,
+        (
+            evidence_of("Usual weight" if documented else "Heaviest recent weight", usual),
+            evidence_of("Current weight", w),
+        ),
         (cite.GLIM_2019, cite.SEED_ALS_NUTRITION) + ((cite.EFNS_ALS_2012,) if rid == "NUT-02" else ()),
         f"W:{usual.source}={usual.value:.1f};{w.source}={w.value:.1f}",
     )
@@ -98,8 +122,11 @@ def _gastrostomy(ctx: RuleContext, weight_loss: list[Signal]) -> Finding | None:
         return None
     if already_actioned(s, ActionKind.GASTROSTOMY, ctx.today, tv(ctx, T.GASTROSTOMY_RECENT)):
         return None
-    fvcs = [m for m in pct_predicted_series(s, Concept.FVC_PCT_PREDICTED, Concept.FVC, Concept.FVC_PREDICTED)
-            if m.comparator is None]
+    fvcs = [
+        m
+        for m in pct_predicted_series(s, Concept.FVC_PCT_PREDICTED, Concept.FVC, Concept.FVC_PREDICTED)
+        if m.comparator is None
+    ]
     if not fvcs or not is_fresh(fvcs[-1], ctx.today, tv(ctx, T.FVC_FRESH_ALS)):
         return None
     fvc = fvcs[-1]
@@ -107,19 +134,27 @@ def _gastrostomy(ctx: RuleContext, weight_loss: list[Signal]) -> Finding | None:
     if not (fvc.value > tv(ctx, T.GASTRO_FVC_LOW) and (fvc.value <= tv(ctx, T.GASTRO_FVC_HIGH) or falling)):
         return None
     trend = f", down from {fvcs[-2].value:g} %" if falling else ""
-    summary = f"ALS weight loss with FVC {fvc.value:g} % predicted{trend}: discuss gastrostomy while FVC > 50 %"
+    summary = (
+        f"ALS weight loss with FVC {fvc.value:g} % predicted{trend}: discuss gastrostomy while FVC > 50 %"
+    )
     signal = Signal(
-        "NUT-09", Indicator.WARNING, summary,
+        "NUT-09",
+        Indicator.WARNING,
+        summary,
         "Weight is falling in ALS and FVC is still above 50 % predicted: gastrostomy is safest before FVC "
         "falls further (AAN: consider PEG to stabilise weight; exact timing not settled).",
         (evidence_of("FVC % predicted", fvc),) + tuple(e for sig in weight_loss for e in sig.evidence),
         (cite.AAN_ALS_2009, cite.EFNS_ALS_2012, cite.SEED_ALS_NUTRITION),
-        f"FVC:{fvc.source}={fvc.value:.0f}|" + "|".join(sig.key for sig in weight_loss),
+        "|".join(dict.fromkeys([f"FVC:{fvc.source}={fvc.value:.0f}"] + [sig.key for sig in weight_loss])),
         ("FVC 50–60 % window is a recalled figure [R]: institution review required.",),
     )
     req = service_request(ActionKind.GASTROSTOMY, summary)
-    return merge([signal], Topic.NUTRITION_REFERRAL, ActionKind.GASTROSTOMY,
-                 [SuggestedResource("Refer to gastroenterology to discuss gastrostomy", req, ActionKind.GASTROSTOMY)])
+    return merge(
+        [signal],
+        Topic.NUTRITION_REFERRAL,
+        ActionKind.GASTROSTOMY,
+        [SuggestedResource("Refer to gastroenterology to discuss gastrostomy", req, ActionKind.GASTROSTOMY)],
+    )
 
 
 def _weight_notes(s: PatientSummary) -> tuple[str, ...]:
@@ -127,7 +162,9 @@ def _weight_notes(s: PatientSummary) -> tuple[str, ...]:
     if any(f.symptom is Symptom.OEDEMA for f in s.findings):
         notes.append("Verify weight: oedema is documented and can mask or mimic weight change.")
     if s.gastrostomy:
-        notes.append("Verify weight: gastrostomy in place (fluid shifts, feed timing, scale/wheelchair tare).")
+        notes.append(
+            "Verify weight: gastrostomy in place (fluid shifts, feed timing, scale/wheelchair tare)."
+        )
     return tuple(notes)
 
 
@@ -137,8 +174,11 @@ def _intentional(signals: list[Signal], s: PatientSummary) -> list[Signal]:
         return signals
     note = "Weight loss may be intentional: a weight-management plan exists (card kept at info)."
     return [
-        Signal(x.rule_id, Indicator.INFO, x.summary, x.reason, x.evidence, x.citations, x.key, x.notes + (note,))
-        if x.rule_id in WEIGHT_LOSS_RULES else x
+        Signal(
+            x.rule_id, Indicator.INFO, x.summary, x.reason, x.evidence, x.citations, x.key, x.notes + (note,)
+        )
+        if x.rule_id in WEIGHT_LOSS_RULES
+        else x
         for x in signals
     ]
 
@@ -163,18 +203,35 @@ def evaluate_nutrition(ctx: RuleContext) -> list[Finding]:
         return _stale(ctx, wc)
     signals = _intentional(_signals(ctx, wc), s)
     signals = [
-        Signal(x.rule_id, cap_preliminary(x.indicator, *(wc.current,) if wc else ()), x.summary, x.reason,
-               x.evidence, x.citations, x.key, x.notes)
+        Signal(
+            x.rule_id,
+            cap_preliminary(x.indicator, *(wc.current,) if wc else ()),
+            x.summary,
+            x.reason,
+            x.evidence,
+            x.citations,
+            x.key,
+            x.notes,
+        )
         for x in signals
     ]
     findings: list[Finding] = []
     weight_based = [x for x in signals if x.key.startswith(("W:", "B:", "Z:"))]
-    if signals and not already_actioned(s, ActionKind.DIETITIAN_REFERRAL, ctx.today, tv(ctx, T.DIETITIAN_RECENT)):
+    if signals and not already_actioned(
+        s, ActionKind.DIETITIAN_REFERRAL, ctx.today, tv(ctx, T.DIETITIAN_RECENT)
+    ):
         lead = max(signals, key=lambda x: x.indicator.rank)
         req = service_request(ActionKind.DIETITIAN_REFERRAL, lead.summary)
-        sugg = SuggestedResource("Refer to dietitian for nutrition assessment", req, ActionKind.DIETITIAN_REFERRAL)
-        f = merge(signals, Topic.NUTRITION_REFERRAL, ActionKind.DIETITIAN_REFERRAL, [sugg],
-                  _weight_notes(s) if weight_based else ())
+        sugg = SuggestedResource(
+            "Refer to dietitian for nutrition assessment", req, ActionKind.DIETITIAN_REFERRAL
+        )
+        f = merge(
+            signals,
+            Topic.NUTRITION_REFERRAL,
+            ActionKind.DIETITIAN_REFERRAL,
+            [sugg],
+            _weight_notes(s) if weight_based else (),
+        )
         if f is not None:
             findings.append(f)
     gastro = _gastrostomy(ctx, [x for x in signals if x.rule_id in WEIGHT_LOSS_RULES])
@@ -192,18 +249,20 @@ def _stale(ctx: RuleContext, wc: WeightContext) -> list[Finding]:
     days = (ctx.today - wc.current.when).days
     ids = ", ".join(dict.fromkeys(x.rule_id for x in weight_based))
     lead = weight_based[0]
-    return [Finding(
-        rule_ids=tuple(dict.fromkeys(x.rule_id for x in weight_based)),
-        topic=Topic.NUTRITION_REFERRAL,
-        indicator=Indicator.INFO,
-        summary=f"Repeat weight: last one ({wc.current.display}) is {days} days old and would meet {ids}",
-        reasoning=f"The latest weight is older than {tv(ctx, T.WEIGHT_FRESH):g} days, so no threshold card is "
-        f"given (stale data). On that weight: {lead.summary}.",
-        evidence=(evidence_of("Latest weight", wc.current),),
-        citations=(cite.GLIM_2019,),
-        action=None,
-        evidence_key=f"STALE:{wc.current.source}={wc.current.value:.1f}",
-    )]
+    return [
+        Finding(
+            rule_ids=tuple(dict.fromkeys(x.rule_id for x in weight_based)),
+            topic=Topic.NUTRITION_REFERRAL,
+            indicator=Indicator.INFO,
+            summary=f"Repeat weight: last one ({wc.current.display}) is {days} days old and would meet {ids}",
+            reasoning=f"The latest weight is older than {tv(ctx, T.WEIGHT_FRESH):g} days, so no threshold "
+            f"card is given (stale data). On that weight: {lead.summary}.",
+            evidence=(evidence_of("Latest weight", wc.current),),
+            citations=(cite.GLIM_2019,),
+            action=None,
+            evidence_key=f"STALE:{wc.current.source}={wc.current.value:.1f}",
+        )
+    ]
 
 
 NUTRITION_RULES: tuple[Rule, ...] = (evaluate_nutrition,)

@@ -139,7 +139,7 @@ def months(days: int) -> str:
 def pct_predicted_series(
     summary: PatientSummary, pct: Concept, litres: Concept, predicted: Concept
 ) -> tuple[Measurement, ...]:
-    """% predicted values, oldest first: sent as % or, on days with none, computed from litres / predicted litres.
+    """% predicted values, oldest first: sent as %, or on days with none computed from litres / predicted.
 
     Litres and % never meet in one comparison: the concept (fixed by the unit at parsing) says which it is.
     """
@@ -152,8 +152,12 @@ def pct_predicted_series(
             continue
         sent.append(
             Measurement(
-                concept=pct, value=round(100.0 * m.value / p.value, 1), unit="%", when=m.when,
-                source=f"{m.source} / {p.source}", comparator=m.comparator,
+                concept=pct,
+                value=round(100.0 * m.value / p.value, 1),
+                unit="%",
+                when=m.when,
+                source=f"{m.source} / {p.source}",
+                comparator=m.comparator,
                 preliminary=m.preliminary or p.preliminary,
             )
         )

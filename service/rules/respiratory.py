@@ -14,8 +14,16 @@ from service.rules import citations as cite
 from service.rules import thresholds_respiratory as T
 from service.rules.core import Evidence, Finding, Indicator, Rule, RuleContext, SuggestedResource, Topic
 from service.rules.nutrition_common import (
-    Signal, already_actioned, below, evidence_of, is_fresh, merge, months, pct_predicted_series,
-    service_request, tv,
+    Signal,
+    already_actioned,
+    below,
+    evidence_of,
+    is_fresh,
+    merge,
+    months,
+    pct_predicted_series,
+    service_request,
+    tv,
 )
 
 _NIV = "respiratory insufficiency – refer for NIV assessment"
@@ -37,7 +45,9 @@ def _pct_predicted(ctx: RuleContext) -> tuple[str, Measurement] | None:
 
 def _litres(ctx: RuleContext) -> tuple[str, Measurement] | None:
     """Latest vital capacity in litres, FVC or (slow) VC; on a shared date the lower one."""
-    both = [("FVC", m) for m in ctx.summary.series(Concept.FVC)] + [("VC", m) for m in ctx.summary.series(Concept.VC)]
+    both = [("FVC", m) for m in ctx.summary.series(Concept.FVC)] + [
+        ("VC", m) for m in ctx.summary.series(Concept.VC)
+    ]
     if not both:
         return None
     last = max(m.when for _, m in both)
@@ -52,46 +62,75 @@ def _threshold_signals(ctx: RuleContext, als: bool, fresh_days: float) -> tuple[
     if pct is not None and below(pct[1], low):
         name, m = pct
         if als:
-            sig = Signal("RESP-01", Indicator.WARNING, f"{name} {m.display} predicted (< {low:g} %): {_NIV}",
-                         f"{name} below {low:g} % predicted meets NIV criteria in ALS (AAN 2009, Level B).",
-                         (evidence_of(f"{name} % predicted", m),), (cite.AAN_ALS_2009,), f"R:{m.source}={m.value:g}")
+            sig = Signal(
+                "RESP-01",
+                Indicator.WARNING,
+                f"{name} {m.display} predicted (< {low:g} %): {_NIV}",
+                f"{name} below {low:g} % predicted meets NIV criteria in ALS (AAN 2009, Level B).",
+                (evidence_of(f"{name} % predicted", m),),
+                (cite.AAN_ALS_2009,),
+                f"R:{m.source}={m.value:g}",
+            )
         else:
-            sig = Signal("RESP-04", Indicator.INFO,
-                         f"{name} {m.display} predicted (< {low:g} %): pulmonology review (cough assist / NIV)",
-                         f"{name} below {low:g} % predicted in DMD/SMA/other NMD: pulmonology review [R].",
-                         (evidence_of(f"{name} % predicted", m),), (cite.DMD_CC_2018,), f"R:{m.source}={m.value:g}",
-                         ("Kept at info until the DMD CC 2018 figure is confirmed [R].",))
+            sig = Signal(
+                "RESP-04",
+                Indicator.INFO,
+                f"{name} {m.display} predicted (< {low:g} %): pulmonology review (cough assist / NIV)",
+                f"{name} below {low:g} % predicted in DMD/SMA/other NMD: pulmonology review [R].",
+                (evidence_of(f"{name} % predicted", m),),
+                (cite.DMD_CC_2018,),
+                f"R:{m.source}={m.value:g}",
+                ("Kept at info until the DMD CC 2018 figure is confirmed [R].",),
+            )
         (fresh if is_fresh(m, ctx.today, fresh_days) else stale).append(sig)
     if not als:
         return fresh, stale
     for concept, limit_t, name in ((Concept.MIP, T.MIP_LOW, "MIP"), (Concept.SNIP, T.SNIP_LOW, "SNIP")):
-        m, limit = ctx.summary.latest(concept), tv(ctx, limit_t)
-        if m is not None and below(m, limit):
-            sig = Signal("RESP-01", Indicator.WARNING, f"{name} {m.value:g} cmH₂O (< {limit:g}): {_NIV}",
-                         f"{name} weaker than {limit:g} cmH₂O is an NIV criterion in ALS.",
-                         (evidence_of(name, m),), (cite.AAN_ALS_2009,), f"R:{m.source}={m.value:g}")
-            (fresh if is_fresh(m, ctx.today, fresh_days) else stale).append(sig)
+        p, limit = ctx.summary.latest(concept), tv(ctx, limit_t)
+        if p is not None and below(p, limit):
+            sig = Signal(
+                "RESP-01",
+                Indicator.WARNING,
+                f"{name} {p.value:g} cmH₂O (< {limit:g}): {_NIV}",
+                f"{name} weaker than {limit:g} cmH₂O is an NIV criterion in ALS.",
+                (evidence_of(name, p),),
+                (cite.AAN_ALS_2009,),
+                f"R:{p.source}={p.value:g}",
+            )
+            (fresh if is_fresh(p, ctx.today, fresh_days) else stale).append(sig)
     orth = [f for f in ctx.summary.findings if f.symptom is Symptom.ORTHOPNOEA]
     if orth:
-        fresh.append(Signal("RESP-01", Indicator.WARNING, f"Orthopnoea in ALS: {_NIV}",
-                            "Orthopnoea is an NIV criterion in ALS (AAN 2009).",
-                            (Evidence("Orthopnoea", "documented", orth[-1].when, orth[-1].source),),
-                            (cite.AAN_ALS_2009,), f"R:{orth[-1].source}"))
+        fresh.append(
+            Signal(
+                "RESP-01",
+                Indicator.WARNING,
+                f"Orthopnoea in ALS: {_NIV}",
+                "Orthopnoea is an NIV criterion in ALS (AAN 2009).",
+                (Evidence("Orthopnoea", "documented", orth[-1].when, orth[-1].source),),
+                (cite.AAN_ALS_2009,),
+                f"R:{orth[-1].source}",
+            )
+        )
     vol, vlow = _litres(ctx), tv(ctx, T.VC_LITRES_LOW)
     if vol is not None and below(vol[1], vlow):
         name, m = vol
-        sig = Signal("RESP-02", Indicator.WARNING,
-                     f"{name} {m.display} (< {vlow:g} L): higher risk of hospitalisation for chest infection – "
-                     "respiratory review",
-                     f"A vital capacity below {vlow:g} L in ALS raises the risk of hospitalisation for "
-                     "lower respiratory tract infection.",
-                     (evidence_of(f"{name} (litres)", m),), (cite.SEED_ALS_NUTRITION,), f"R:{m.source}={m.value:g}")
+        sig = Signal(
+            "RESP-02",
+            Indicator.WARNING,
+            f"{name} {m.display} (< {vlow:g} L): higher risk of hospitalisation for chest infection – "
+            "respiratory review",
+            f"A vital capacity below {vlow:g} L in ALS raises the risk of hospitalisation for "
+            "lower respiratory tract infection.",
+            (evidence_of(f"{name} (litres)", m),),
+            (cite.SEED_ALS_NUTRITION,),
+            f"R:{m.source}={m.value:g}",
+        )
         (fresh if is_fresh(m, ctx.today, fresh_days) else stale).append(sig)
     return fresh, stale
 
 
 def _spirometry_due(ctx: RuleContext, als: bool, fresh_days: float, stale: list[Signal]) -> list[Signal]:
-    """RESP-03 (ALS; non-ambulatory DMD/SMA) and 'repeat measurement' for stale threshold data (edge case 17)."""
+    """RESP-03 (ALS; non-ambulatory DMD/SMA), and 'repeat measurement' for stale data (edge case 17)."""
     s = ctx.summary
     concepts = (Concept.FVC, Concept.VC, Concept.FVC_PCT_PREDICTED, Concept.VC_PCT_PREDICTED)
     dates = [m.when for c in concepts for m in s.series(c) if m.when <= ctx.today]
@@ -101,15 +140,30 @@ def _spirometry_due(ctx: RuleContext, als: bool, fresh_days: float, stale: list[
     out: list[Signal] = []
     if overdue and due_population:
         ago = "none on record" if last is None else f"last FVC/VC {months((ctx.today - last).days)} ago"
-        out.append(Signal("RESP-03", Indicator.INFO, f"Spirometry (FVC, MIP/MEP) due: {ago}",
-                          f"Recommended every {fresh_days:g} days in this population.",
-                          (Evidence("Last FVC/VC", str(last) if last else "none"),),
-                          (cite.AAN_ALS_2009, cite.MDSTARNET_2016), f"S:{last}",
-                          ("ALS 3-monthly interval is a recalled figure [R].",) if als else ()))
+        out.append(
+            Signal(
+                "RESP-03",
+                Indicator.INFO,
+                f"Spirometry (FVC, MIP/MEP) due: {ago}",
+                f"Recommended every {fresh_days:g} days in this population.",
+                (Evidence("Last FVC/VC", str(last) if last else "none"),),
+                (cite.AAN_ALS_2009, cite.MDSTARNET_2016),
+                f"S:{last}",
+                ("ALS 3-monthly interval is a recalled figure [R].",) if als else (),
+            )
+        )
     for x in stale:
-        out.append(Signal(x.rule_id, Indicator.INFO, f"Repeat spirometry: stale result would meet {x.rule_id} "
-                          f"({x.evidence[0].value})", f"Older than {fresh_days:g} days, so no threshold card. "
-                          f"On that value: {x.summary}.", x.evidence, x.citations, "STALE:" + x.key))
+        out.append(
+            Signal(
+                x.rule_id,
+                Indicator.INFO,
+                f"Repeat spirometry: stale result would meet {x.rule_id} ({x.evidence[0].value})",
+                f"Older than {fresh_days:g} days, so no threshold card. On that value: {x.summary}.",
+                x.evidence,
+                x.citations,
+                "STALE:" + x.key,
+            )
+        )
     return out
 
 
@@ -122,19 +176,33 @@ def evaluate_respiratory(ctx: RuleContext) -> list[Finding]:
     fresh_days = tv(ctx, T.FRESH_ALS if als else T.FRESH_OTHER)
     fresh, stale = _threshold_signals(ctx, als, fresh_days)
     findings: list[Finding] = []
-    if fresh and not already_actioned(s, ActionKind.PULMONOLOGY_REFERRAL, ctx.today, tv(ctx, T.PULMONOLOGY_RECENT)):
+    if fresh and not already_actioned(
+        s, ActionKind.PULMONOLOGY_REFERRAL, ctx.today, tv(ctx, T.PULMONOLOGY_RECENT)
+    ):
         lead = max(fresh, key=lambda x: x.indicator.rank)
-        label = "Refer for non-invasive ventilation assessment" if als else "Refer to pulmonology (cough assist / NIV)"
+        label = (
+            "Refer for non-invasive ventilation assessment"
+            if als
+            else "Refer to pulmonology (cough assist / NIV)"
+        )
         req = service_request(ActionKind.PULMONOLOGY_REFERRAL, lead.summary)
-        f = merge(fresh, Topic.RESPIRATORY_REVIEW, ActionKind.PULMONOLOGY_REFERRAL,
-                  [SuggestedResource(label, req, ActionKind.PULMONOLOGY_REFERRAL)])
+        f = merge(
+            fresh,
+            Topic.RESPIRATORY_REVIEW,
+            ActionKind.PULMONOLOGY_REFERRAL,
+            [SuggestedResource(label, req, ActionKind.PULMONOLOGY_REFERRAL)],
+        )
         if f is not None:
             findings.append(f)
     due = _spirometry_due(ctx, als, fresh_days, stale)
     if due and not already_actioned(s, ActionKind.SPIROMETRY, ctx.today, tv(ctx, T.SPIROMETRY_RECENT)):
         req = service_request(ActionKind.SPIROMETRY, due[0].summary)
-        f = merge(due, Topic.RESPIRATORY_REVIEW, ActionKind.SPIROMETRY,
-                  [SuggestedResource("Order spirometry (FVC, MIP/MEP)", req, ActionKind.SPIROMETRY)])
+        f = merge(
+            due,
+            Topic.RESPIRATORY_REVIEW,
+            ActionKind.SPIROMETRY,
+            [SuggestedResource("Order spirometry (FVC, MIP/MEP)", req, ActionKind.SPIROMETRY)],
+        )
         if f is not None:
             findings.append(f)
     return findings

@@ -47,6 +47,12 @@ _t("lsc_forearm_pct", 7, "%", cite.ISCD_ADULT, recalled=True, d="least significa
 # --- fractures and risk factors (§1.3, §1.4) -----------------------------------------------------------
 _t("genant_min_grade", 1, "grade", cite.GENANT_1993, cite.DMD_CC_2018, cite.WARD_2018, recalled=True,
    d="lowest Genant grade that counts as a vertebral fracture and treatment trigger (0.5 does not)")
+_t("ped_fx_early_age_years", 10, "years", cite.ISCD_PEDIATRIC,
+   d="BMD-02: 'by age 10' (counted up to the 11th birthday) for the long-bone fracture count")
+_t("ped_fx_early_count", 2, "fractures", cite.ISCD_PEDIATRIC, d="BMD-02: long-bone fractures by the early age")
+_t("ped_fx_late_age_years", 19, "years", cite.ISCD_PEDIATRIC,
+   d="BMD-02: 'by age 19' (counted up to the 20th birthday)")
+_t("ped_fx_late_count", 3, "fractures", cite.ISCD_PEDIATRIC, d="BMD-02: long-bone fractures by the late age")
 _t("gc_chronic_days", 90, "days", cite.ACR_GIOP_2022, d="systemic glucocorticoid for this long = chronic exposure")
 _t("gc_recently_active_days", 90, "days", cite.SEED_REVIEW_2026, recalled=True,
    d="a chronic course that ended within this many days still counts (service default, no guideline figure)")
@@ -81,6 +87,8 @@ _t("renal_lookback_months", 12, "months", cite.SEED_BONE_MUSCLE_CROSSTALK, recal
 # --- monitoring on therapy (§2.D) --------------------------------------------------------------------
 _t("mon_min_therapy_months", 12, "months", cite.WARD_2018, recalled=True,
    d="MON-01/02: therapy running this long before a fracture/decline counts as failure")
+_t("mon_grade_increase", 1, "grade", cite.WARD_2018, cite.GENANT_1993, recalled=True,
+   d="MON-01: Genant grade increase at an already fractured vertebra that counts as a new fracture")
 _t("mon_dxa_months", 18, "months", cite.SEED_REVIEW_2026, d="MON-03: on therapy, DXA older than this -> repeat")
 _t("deesc_min_therapy_months", 24, "months", cite.WARD_2018, recalled=True,
    d="MON-05: child on therapy at least this long may be reviewed for de-escalation")

@@ -9,8 +9,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from service.fhir.summary import (
-    CANONICAL_UNITS, ActionKind, ClinicalFinding, Concept, Diagnosis, DrugClass, MedicationCourse, Measurement,
-    Nmd, Order, PatientSummary, Symptom,
+    CANONICAL_UNITS,
+    ActionKind,
+    ClinicalFinding,
+    Concept,
+    Diagnosis,
+    DrugClass,
+    Measurement,
+    MedicationCourse,
+    Nmd,
+    Order,
+    PatientSummary,
+    Symptom,
 )
 from service.rules.core import RuleContext
 from service.rules.thresholds import load_thresholds
@@ -26,8 +36,14 @@ def ago(days: int) -> date:
 
 def m(concept: Concept, days_ago: int, value: float, n: int = 0, **kw: object) -> Measurement:
     """A measurement ``days_ago`` before TODAY; ``n`` makes the source id unique."""
-    return Measurement(concept, value, CANONICAL_UNITS[concept], ago(days_ago),
-                       f"Observation/{concept.value}-{days_ago}-{n}", **kw)  # type: ignore[arg-type]
+    return Measurement(
+        concept,
+        value,
+        CANONICAL_UNITS[concept],
+        ago(days_ago),
+        f"Observation/{concept.value}-{days_ago}-{n}",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def patient(
@@ -50,8 +66,20 @@ def patient(
         ms.append(m(Concept.HEIGHT, height[0], height[1]))
     ms += list(extra)
     meds = (
-        MedicationCourse("deflazacort", DrugClass.GLUCOCORTICOID, ago(400), None, ago(5), True, ("MedicationRequest/1",)),
-    ) if steroids else ()
+        (
+            MedicationCourse(
+                "deflazacort",
+                DrugClass.GLUCOCORTICOID,
+                ago(400),
+                None,
+                ago(5),
+                True,
+                ("MedicationRequest/1",),
+            ),
+        )
+        if steroids
+        else ()
+    )
     onset = ago(dx_onset_days) if dx_onset_days is not None else None
     return PatientSummary(
         today=TODAY,

@@ -1,0 +1,92 @@
+"""``POST /cds-services/{id}/feedback`` (CDS Hooks 2.0): what clinicians did with each card.
+
+The body is validated against ``schemas/feedback.schema.json`` (every problem reported at once,
+400). Items naming a card this service never issued (or a suggestion not on that card) get 422 and
+nothing is stored: the request is well-formed but cannot be applied. Otherwise every item is
+committed in one transaction before the 200 (repeats of an item are idempotent); a storage
+failure answers 503 so the EHR can retry. Authentication and CORS come from app.py's hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from service.cds_hooks.request import parse_json, validate
+from service.cds_hooks.routes import engine, require_json
+from service.config import Settings
+from service.errors import ApiError, BadRequest, Unavailable
+from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, open_store, ts
+
+log = logging.getLogger("nmd_cds.feedback")
+
+bp = Blueprint("cds_hooks_feedback", __name__)
+
+
+class UnknownCard(ApiError):
+    status = 422
+    code = "unknown_card"
+
+
+def feedback_store() -> FeedbackStore:
+    """The store of the app's card ledger, so cards and feedback share one database."""
+    store = getattr(engine().ledger, "store", None)
+    if store is None:  # a test or deployment installed another ledger: use the configured store
+        settings: Settings = current_app.extensions["nmd_cds_settings"]
+        store = current_app.extensions.get("nmd_cds_feedback_store")
+        if store is None:
+            store = current_app.extensions["nmd_cds_feedback_store"] = open_store(settings)
+    return store
+
+
+def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
+    """Schema-valid JSON to FeedbackItems; the timestamp must also be a real instant (no 2021-02-30)."""
+    items: list[FeedbackItem] = []
+    problems: list[str] = []
+    for index, raw in enumerate(data["feedback"]):
+        try:
+            when = datetime.fromisoformat(raw["outcomeTimestamp"].upper())
+        except ValueError:
+            problems.append(f"feedback/{index}/outcomeTimestamp: not a valid date-time")
+            continue
+        reason = (raw.get("overrideReason") or {}).get("reason") or {}
+        items.append(
+            FeedbackItem(
+                card_uuid=raw["card"],
+                outcome=raw["outcome"],
+                outcome_at=ts(when),
+                reason_system=reason.get("system"),
+                reason_code=reason.get("code"),
+                has_comment=bool((raw.get("overrideReason") or {}).get("userComment")),
+                accepted_suggestions=tuple(s["id"] for s in raw.get("acceptedSuggestions", ())),
+            )
+        )
+    if problems:
+        raise BadRequest(f"feedback body has {len(problems)} invalid timestamp(s)", problems)
+    return items
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def receive_feedback(service_id: str) -> tuple[Response, int]:
+    engine().service(service_id)  # 404 before 415 for an unknown service
+    settings: Settings = current_app.extensions["nmd_cds_settings"]
+    data = parse_json(require_json(), settings.max_json_depth, settings.max_array_length)
+    validate(data, "feedback", "feedback body")
+    items = parse_items(data)
+    try:
+        result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
+    except UnknownCards as exc:
+        log.info("feedback rejected: unknown cards", extra={"service": service_id, "problems": len(exc.problems)})
+        raise UnknownCard(str(exc) + "; nothing was stored", exc.problems[:50]) from None
+    except StoreError as exc:
+        log.error("feedback not stored: storage failure", extra={"service": service_id, "items": len(items),
+                                                                  "error": str(exc)})
+        raise Unavailable("feedback could not be stored; nothing was recorded, please retry later") from None
+    outcomes = Counter(i.outcome for i in items)
+    log.info("feedback stored", extra={"service": service_id, "items": len(items), "stored": result.stored,
+                                       "duplicates": result.duplicates, "outcomes": dict(outcomes)})
+    return jsonify({"stored": result.stored, "duplicates": result.duplicates}), 200

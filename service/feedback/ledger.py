@@ -1,0 +1,178 @@
+"""The card service's side of feedback: record every card issued, withhold advice already overridden.
+
+A card is withheld when, for the same patient (keyed hash), the same recommendation (service +
+topic + action, or the rule set when a finding has no action) was overridden with one of the
+card's own override reasons within the suppression window, and the decisive evidence
+(``Finding.evidence_key``) is unchanged. Critical cards are withheld at most
+``critical_suppression_days``. Each decision is logged without patient data. Any storage failure
+is logged and the cards are sent unfiltered: feedback must never break the card service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service.config import Settings
+from service.feedback.store import FeedbackStore, IssuedCard, PastOverride, StoreError, open_store, ts
+from service.rules.core import Finding, Indicator
+
+log = logging.getLogger("nmd_cds.feedback")
+
+OVERRIDE_REASON_SYSTEM = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"  # = cards.py
+# Reasons that mean "do not show me this again for a while". A bare override (no reason) does not.
+SILENCING_REASONS = frozenset({"already-done-elsewhere", "patient-declined", "not-appropriate-now", "palliative-focus"})
+RETRY_AFTER_FAILURE_S = 10.0  # after a storage failure, skip the ledger this long: calls stay fast
+
+_process_secret: bytes | None = None
+
+
+def patient_hash_key(configured: str) -> bytes:
+    """The HMAC key: the configured secret, else one random key per process (suppression then
+    does not survive a restart and does not work across worker processes)."""
+    global _process_secret
+    if configured:
+        return configured.encode("utf-8")
+    if _process_secret is None:
+        _process_secret = secrets.token_bytes(32)
+        log.warning(
+            "NMD_CDS_PATIENT_HASH_SECRET is empty: using a random per-process key; card suppression will "
+            "not survive a restart nor work across worker processes",
+            extra={"event": "patient_hash_secret_missing"},
+        )
+    return _process_secret
+
+
+def is_silencing(past: PastOverride) -> bool:
+    return past.reason_code in SILENCING_REASONS and past.reason_system in (None, OVERRIDE_REASON_SYSTEM)
+
+
+class FeedbackLedger:
+    """Implements ``service.cds_hooks.handler.CardLedger``; ``store`` is shared with the feedback endpoint."""
+
+    def __init__(
+        self,
+        store: FeedbackStore,
+        secret: bytes,
+        suppression_days: int,
+        critical_suppression_days: int,
+        topic_days: Mapping[str, int] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.store = store
+        self._secret = secret
+        self.suppression_days = suppression_days
+        self.critical_suppression_days = critical_suppression_days
+        self.topic_days = dict(topic_days or {})
+        self.clock = clock
+        self._skip_until = 0.0
+
+    def _hmac(self, domain: str, value: str) -> str:
+        return hmac.new(self._secret, f"{domain}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+    def patient_hash(self, patient_id: str) -> str:
+        return self._hmac("patient", patient_id)
+
+    def evidence_digest(self, evidence_key: str) -> str:
+        # Keyed too: a plain hash of a short clinical string could be reversed by guessing.
+        return self._hmac("evidence", evidence_key)[:32]
+
+    def window_days(self, topic: str, indicator: str) -> int:
+        days = self.topic_days.get(topic, self.suppression_days)
+        if indicator == Indicator.CRITICAL.value:
+            days = min(days, self.critical_suppression_days)
+        return max(days, 0)
+
+    def filter_and_record(
+        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, hook_instance: str, service_id: str
+    ) -> list[dict[str, Any]]:
+        cards = [card for _, card in issued]
+        if not issued or time.monotonic() < self._skip_until:
+            return cards
+        try:
+            now = self.clock()
+            records = [self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued]
+            longest = max(self.window_days(r.topic, r.indicator) for r in records)
+            kept = self.store.issue(
+                records[0].patient_hash,
+                [r.rec_key for r in records],
+                ts(now - timedelta(days=longest)),
+                lambda past: self._decide(records, past, now),
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure: send the cards, log, back off
+            self._skip_until = time.monotonic() + RETRY_AFTER_FAILURE_S
+            log.error(
+                "card ledger failed: cards sent unfiltered and unrecorded",
+                extra={"event": "ledger_error", "error_type": type(exc).__name__, "service": service_id,
+                       "hookInstance": hook_instance, "store_error": isinstance(exc, StoreError)},
+            )
+            return cards
+        withheld = {r.card_uuid for r in kept if r.suppressed_by}
+        return [card for card in cards if card["uuid"] not in withheld]
+
+    def _record(
+        self, finding: Finding, card: dict[str, Any], patient_id: str, hook_instance: str, service_id: str,
+        now: datetime,
+    ) -> IssuedCard:
+        rules = tuple(finding.rule_ids)
+        action = finding.action.value if finding.action is not None else ""
+        what = action or "rules:" + "+".join(sorted(rules))
+        return IssuedCard(
+            card_uuid=card["uuid"],
+            service_id=service_id,
+            hook_instance=hook_instance,
+            issued_at=ts(now),
+            patient_hash=self.patient_hash(patient_id),
+            rule_ids=rules,
+            topic=finding.topic.value,
+            action=action,
+            indicator=finding.indicator.value,
+            rec_key=f"{service_id}|{finding.topic.value}|{what}",
+            evidence_digest=self.evidence_digest(finding.evidence_key),
+            suggestion_uuids=tuple(s["uuid"] for s in card.get("suggestions", ())),
+        )
+
+    def _decide(self, records: list[IssuedCard], past: list[PastOverride], now: datetime) -> list[IssuedCard]:
+        out: list[IssuedCard] = []
+        for rec in records:
+            days = self.window_days(rec.topic, rec.indicator)
+            start = ts(now - timedelta(days=days))
+            relevant = [p for p in past if p.rec_key == rec.rec_key and is_silencing(p) and p.overridden_at >= start]
+            same = [p for p in relevant if p.evidence_digest == rec.evidence_digest]
+            event = {"service": rec.service_id, "hookInstance": rec.hook_instance, "topic": rec.topic,
+                     "rules": list(rec.rule_ids), "indicator": rec.indicator, "window_days": days}
+            if same:
+                hit = same[-1]  # the most recent override
+                out.append(replace(rec, suppressed_by=hit.card_uuid))
+                log.info("card suppressed: overridden earlier for this patient, evidence unchanged",
+                         extra={**event, "event": "card_suppressed", "reason": hit.reason_code,
+                                "overridden_card": hit.card_uuid, "overridden_at": hit.overridden_at})
+            else:
+                if relevant:
+                    log.info("card shown again: overridden earlier but the evidence changed",
+                             extra={**event, "event": "card_evidence_changed", "overridden_card": relevant[-1].card_uuid})
+                out.append(rec)
+        return out
+
+
+def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = None) -> FeedbackLedger:
+    """The ledger ``create_app`` installs. The schema is created now if the database answers; if not,
+    the error is logged and creation is retried on first use (the service still starts)."""
+    store = open_store(settings)
+    try:
+        store.migrate()
+    except StoreError as exc:
+        log.error("feedback store not ready; will retry on first use",
+                  extra={"event": "store_migrate_failed", "error": str(exc)})
+    if settings.retention_days < max(settings.suppression_days, settings.critical_suppression_days):
+        log.warning("retention_days is shorter than suppression_days: purged overrides stop suppressing early",
+                    extra={"event": "retention_shorter_than_suppression"})
+    return FeedbackLedger(store, patient_hash_key(settings.patient_hash_secret), settings.suppression_days,
+                          settings.critical_suppression_days, topic_days)

@@ -1,0 +1,107 @@
+"""PostgreSQL backend (psycopg 3): one connection per thread and process, reused across calls.
+
+Tables live in ``schema`` (created on first use) when one is given; otherwise in the first schema of
+the connection's search_path, which a URL can set (``?options=-csearch_path%3Dnmd_cds``) — so tests
+and several deployments can share one database. Connections are in autocommit mode and each operation opens
+one explicit transaction; a broken connection is dropped and re-opened on the next call. A
+statement timeout bounds how long a slow database can delay the card service.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from service.feedback.store import SqlStore, StoreError
+
+# Any constant works: it only has to be the same in every process migrating this database.
+MIGRATION_LOCK_ID = 0x4E4D4443
+
+
+class PostgresStore(SqlStore):
+    dialect = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, url: str, schema: str | None = None, connect_timeout_s: int = 5,
+                 statement_timeout_ms: int | None = 5000):
+        super().__init__()
+        self.url = url
+        self.schema = schema
+        self.connect_timeout_s = connect_timeout_s
+        self.statement_timeout_ms = statement_timeout_ms
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid() and not conn.closed:
+            return conn
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout_s)
+        if self.schema:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        if self.statement_timeout_ms:
+            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.statement_timeout_ms)))
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.pid == os.getpid():
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Any]:
+        try:
+            conn = self._connect()
+        except psycopg.Error as exc:
+            self._drop()
+            raise StoreError(f"PostgreSQL store unavailable: {type(exc).__name__}") from exc
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                self._drop()
+            raise StoreError(f"PostgreSQL store failed: {type(exc).__name__}: {exc}") from exc
+
+    def _lock_for_migration(self, cur: Any) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        # Under the lock: concurrent CREATE SCHEMA IF NOT EXISTS can otherwise fail on a unique index.
+        schema = self.schema
+        if not schema:
+            cur.execute("SHOW search_path")
+            first = cur.fetchone()[0].split(",")[0].strip().strip('"')
+            schema = None if first in ("", "$user") else first
+        if schema:
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+    def drop_schema(self) -> None:
+        """Remove this store's schema and everything in it (tests and decommissioning only)."""
+        if not self.schema:
+            raise ValueError("drop_schema needs an explicit schema")
+        conn = self._connect()
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+        self._ready = False
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+        self._local = threading.local()

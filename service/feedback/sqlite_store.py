@@ -1,0 +1,112 @@
+"""SQLite backend: an embedded file (WAL mode), created with its parent directory on first use.
+
+One connection per thread and process (reconnects after a fork). Write transactions start with
+``BEGIN IMMEDIATE`` so concurrent writers queue on ``busy_timeout`` instead of failing on a lock
+upgrade. Card recording runs with ``synchronous=NORMAL`` (durable against a process crash, fast);
+feedback commits use ``synchronous=FULL`` because the caller is told they are stored.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.feedback.store import FeedbackItem, FeedbackResult, SqlStore, StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class SqliteStore(SqlStore):
+    dialect = "sqlite"
+    placeholder = "?"
+
+    def __init__(self, path: str | os.PathLike[str]):
+        super().__init__()
+        if str(path) == ":memory:":
+            raise ValueError("the feedback store needs a file (each thread has its own connection)")
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: the driver never opens transactions behind our back.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Any]:
+        try:
+            conn = self._connect()
+            cur = conn.cursor()
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except (sqlite3.Error, OSError) as exc:
+            self._drop()
+            raise StoreError(f"SQLite store unavailable: {exc}") from exc
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise StoreError(f"SQLite store failed: {exc}") from exc
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._drop()
+
+    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem], received_at: str) -> FeedbackResult:
+        self._ensure_ready()
+        self._pragma("synchronous = FULL")
+        try:
+            return super().record_feedback(service_id, items, received_at)
+        finally:
+            self._pragma("synchronous = NORMAL")
+
+    def _pragma(self, setting: str) -> None:
+        try:
+            self._connect().execute(f"PRAGMA {setting}")
+        except sqlite3.Error as exc:
+            self._drop()
+            raise StoreError(f"SQLite store failed: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()

@@ -1,0 +1,89 @@
+"""Persistent risk factors for bone fragility (clinical-knowledge §1.3) and the paediatric osteoporosis
+definition (BMD-02, ISCD 2013), computed once per rule call from the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.fhir.summary import Concept, Fracture, FractureKind, MedicationCourse, Measurement
+from service.rules._bone_data import (
+    chronic_gc, fracture_evidence, fragility_fractures, gc_evidence, is_child, needs_confirmation, th,
+)
+from service.rules._bone_dxa import Exam, latest_low, score_evidence
+from service.rules._bone_trend import Decline, declines
+from service.rules.core import Evidence, RuleContext
+
+
+@dataclass(frozen=True)
+class Risk:
+    gc: MedicationCourse | None
+    non_ambulatory: bool
+    low: tuple[Exam, Measurement] | None  # fresh low score at the lowest valid site
+    falling: Decline | None
+    fractures: tuple[Fracture, ...]  # fragility fractures (VF Genant >= 1, long bone not traumatic)
+
+    def prior_fractures(self, *without: Fracture) -> tuple[Fracture, ...]:
+        """Confirmed fragility fractures other than ``without``."""
+        return tuple(f for f in self.fractures if f not in without and not needs_confirmation(f))
+
+    def names(self, *without: Fracture) -> list[str]:
+        out = []
+        if self.gc:
+            out.append(f"glucocorticoids ({self.gc.drug})")
+        if self.non_ambulatory:
+            out.append("non-ambulatory")
+        if self.low:
+            m = self.low[1]
+            out.append(f"low BMD ({'Z' if m.concept is Concept.Z_SCORE else 'T'} {m.value:g})")
+        if self.falling:
+            out.append(f"falling BMD ({self.falling.text})")
+        if self.prior_fractures(*without):
+            out.append("prior fragility fracture")
+        return out
+
+    def evidence(self, today, *without: Fracture) -> list[Evidence]:
+        ev: list[Evidence] = []
+        if self.gc:
+            ev.append(gc_evidence(self.gc, today))
+        if self.non_ambulatory:
+            ev.append(Evidence("Mobility", "non-ambulatory / wheelchair dependent"))
+        if self.low:
+            ev.append(score_evidence(self.low[1], self.low[0].why))
+        if self.falling:
+            ev.extend(self.falling.evidence)
+        ev.extend(fracture_evidence(f) for f in self.prior_fractures(*without))
+        return ev
+
+    @property
+    def key(self) -> str:
+        parts = [self.gc.drug if self.gc else "", "nonamb" if self.non_ambulatory else ""]
+        if self.low:
+            parts.append(f"{self.low[1].source}={self.low[1].value:g}")
+        if self.falling:
+            parts.append(self.falling.key)
+        return ";".join(p for p in parts if p)
+
+
+def risk(ctx: RuleContext) -> Risk:
+    falls = declines(ctx)
+    return Risk(chronic_gc(ctx), ctx.summary.non_ambulatory, latest_low(ctx), falls[0] if falls else None,
+                fragility_fractures(ctx))
+
+
+def paediatric_osteoporosis(ctx: RuleContext, r: Risk) -> str | None:
+    """BMD-02: the ISCD 2013 paediatric osteoporosis definition, as card text; None if not met or adult."""
+    if not is_child(ctx):
+        return None
+    if any(f.kind is FractureKind.VERTEBRAL and not needs_confirmation(f) for f in r.fractures):
+        return "paediatric osteoporosis (ISCD 2013): vertebral fracture without local disease or high-energy trauma"
+    if r.low is None or r.low[1].concept is not Concept.Z_SCORE or r.low[1].value > th(ctx, "z_low_sd"):
+        return None
+    ages = [ctx.summary.age_at(f.when) for f in r.fractures
+            if f.kind is FractureKind.LONG_BONE and f.when and not needs_confirmation(f)]
+    early = sum(1 for a in ages if a is not None and a < th(ctx, "ped_fx_early_age_years") + 1)
+    late = sum(1 for a in ages if a is not None and a < th(ctx, "ped_fx_late_age_years") + 1)
+    if early >= th(ctx, "ped_fx_early_count") or late >= th(ctx, "ped_fx_late_count"):
+        return (f"paediatric osteoporosis (ISCD 2013): Z {r.low[1].value:g} with clinically significant fracture "
+                f"history ({late} long-bone fractures by age 19)")
+    return None

@@ -1,0 +1,77 @@
+"""Fixtures: the same store tests run against SQLite (a temp file) and the real PostgreSQL server
+(a throw-away schema per test, dropped afterwards). PostgreSQL cases are marked ``postgres`` and
+fail with a clear message when the server does not answer: it is part of this machine's setup."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from service.feedback.postgres_store import PostgresStore
+from service.feedback.sqlite_store import SqliteStore
+from service.feedback.store import SqlStore
+
+PG_URL = os.environ.get("NMD_CDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How to open the store under test; picklable, so child processes can open their own."""
+
+    kind: str  # sqlite | postgres
+    target: str  # file path or URL
+    schema: str | None = None
+
+    def open(self) -> SqlStore:
+        if self.kind == "sqlite":
+            return SqliteStore(self.target)
+        return PostgresStore(self.target, schema=self.schema)
+
+
+def _require_postgres() -> None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc}); the feedback tests need it "
+                    "(set NMD_CDS_TEST_PG_URL to another server)", pytrace=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSpec]:
+    if request.param == "sqlite":
+        yield StoreSpec("sqlite", str(tmp_path / "db" / "feedback.sqlite3"))
+        return
+    _require_postgres()
+    spec = StoreSpec("postgres", PG_URL, f"nmd_test_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    yield spec
+    cleanup = PostgresStore(PG_URL, schema=spec.schema)
+    cleanup.drop_schema()
+    cleanup.close()
+
+
+@pytest.fixture
+def make_store(store_spec: StoreSpec) -> Iterator[Callable[[], SqlStore]]:
+    opened: list[SqlStore] = []
+
+    def make() -> SqlStore:
+        store = store_spec.open()
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[[], SqlStore]) -> SqlStore:
+    s = make_store()
+    s.migrate()
+    return s

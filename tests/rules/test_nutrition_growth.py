@@ -1,0 +1,80 @@
+"""The growth adapter (CDC BMI-for-age via rcpchgrowth), the threshold tables, and the import boundary."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from service.rules import growth
+from tests.rules.nutrition_factory import THRESHOLDS
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "service" / "rules"
+MY_MODULES = (
+    "nutrition.py",
+    "nutrition_body.py",
+    "nutrition_adult.py",
+    "nutrition_child.py",
+    "nutrition_common.py",
+    "respiratory.py",
+    "growth.py",
+    "thresholds_nutrition.py",
+    "thresholds_respiratory.py",
+)
+
+
+@pytest.mark.parametrize(
+    "bmi, age, sex, low_pct, high_pct",
+    [
+        (14.0, 10.0, "male", 3.0, 3.6),  # CDC boys 10 y: 5th percentile ≈ 14.2 kg/m²
+        (14.4, 10.0, "male", 6.5, 7.5),
+        (17.0, 10.0, "male", 55.0, 60.0),  # near the median
+        (14.0, 10.0, "female", 4.5, 5.2),
+    ],
+)
+def test_bmi_for_age_cdc(bmi: float, age: float, sex: str, low_pct: float, high_pct: float) -> None:
+    placed = growth.bmi_for_age(bmi, age, sex)
+    assert placed is not None and low_pct <= placed.percentile <= high_pct
+    assert placed.reference == "CDC 2000 BMI-for-age"
+
+
+@pytest.mark.parametrize(
+    "bmi, age, sex",
+    [
+        (14.0, 1.5, "male"),  # under 2: weight-for-length, not BMI-for-age
+        (14.0, 20.5, "male"),  # adult
+        (14.0, 10.0, None),  # sex unknown
+        (14.0, 10.0, "other"),
+        (2.0, 10.0, "male"),  # implausible BMI
+    ],
+)
+def test_bmi_for_age_outside_reference(bmi: float, age: float, sex: str | None) -> None:
+    assert growth.bmi_for_age(bmi, age, sex) is None
+
+
+@pytest.mark.parametrize("pct, z", [(50.0, 0.0), (2.28, -2.0), (0.0, -3.719), (100.0, 3.719)])
+def test_z_from_percentile(pct: float, z: float) -> None:
+    assert growth.z_from_percentile(pct) == pytest.approx(z, abs=0.01)
+
+
+def test_bmi_from_canonical_units() -> None:
+    assert growth.bmi_kg_m2(72.25, 170.0) == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize("family", ["nutrition.", "respiratory."])
+def test_thresholds_have_sources(family: str) -> None:
+    mine = {k: t for k, t in THRESHOLDS.items() if k.startswith(family)}
+    assert len(mine) >= 8
+    for t in mine.values():
+        assert t.citations and t.unit and t.description
+
+
+@pytest.mark.parametrize("module", MY_MODULES)
+def test_rules_import_no_flask_or_fhir_resources(module: str) -> None:
+    tree = ast.parse((RULES_DIR / module).read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any(x.split(".")[0] in {"flask", "requests"} or x.startswith("fhir.resources") for x in names)
+    if module != "growth.py":  # the growth reference library is called from growth.py only
+        assert not any(x.startswith("rcpchgrowth") for x in names)
