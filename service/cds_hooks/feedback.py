@@ -80,13 +80,25 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
     try:
         result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
     except UnknownCards as exc:
-        log.info("feedback rejected: unknown cards", extra={"service": service_id, "problems": len(exc.problems)})
+        log.info(
+            "feedback rejected: unknown cards", extra={"service": service_id, "problems": len(exc.problems)}
+        )
         raise UnknownCard(str(exc) + "; nothing was stored", exc.problems[:50]) from None
     except StoreError as exc:
-        log.error("feedback not stored: storage failure", extra={"service": service_id, "items": len(items),
-                                                                  "error": str(exc)})
+        log.error(
+            "feedback not stored: storage failure",
+            extra={"service": service_id, "items": len(items), "error": str(exc)},
+        )
         raise Unavailable("feedback could not be stored; nothing was recorded, please retry later") from None
     outcomes = Counter(i.outcome for i in items)
-    log.info("feedback stored", extra={"service": service_id, "items": len(items), "stored": result.stored,
-                                       "duplicates": result.duplicates, "outcomes": dict(outcomes)})
+    log.info(
+        "feedback stored",
+        extra={
+            "service": service_id,
+            "items": len(items),
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "outcomes": dict(outcomes),
+        },
+    )
     return jsonify({"stored": result.stored, "duplicates": result.duplicates}), 200

@@ -21,8 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m service feedback", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="cards issued, accepted and overridden per topic and rule")
-    rep.add_argument("--since", type=date.fromisoformat, help="first day (YYYY-MM-DD, UTC); default: all records")
-    rep.add_argument("--until", type=date.fromisoformat, help="last day, inclusive (YYYY-MM-DD); default: today")
+    rep.add_argument(
+        "--since", type=date.fromisoformat, help="first day (YYYY-MM-DD, UTC); default: all records"
+    )
+    rep.add_argument(
+        "--until", type=date.fromisoformat, help="last day, inclusive (YYYY-MM-DD); default: today"
+    )
     rep.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     purge = sub.add_parser("purge", help="delete cards and feedback older than the retention period")
     purge.add_argument("--days", type=int, help="retention in days (default: NMD_CDS_RETENTION_DAYS)")
@@ -69,5 +73,8 @@ def _purge(store: FeedbackStore, settings: Settings, args: argparse.Namespace) -
         return 2
     cutoff = datetime.now(UTC) - timedelta(days=days)
     cards, items = store.purge(ts(cutoff))
-    print(f"purged {cards} card(s) and {items} feedback item(s) issued before {ts(cutoff)} (retention {days} days)")
+    print(
+        f"purged {cards} card(s) and {items} feedback item(s) issued before {ts(cutoff)}",
+        f"(retention {days} days)",
+    )
     return 0

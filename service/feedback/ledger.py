@@ -21,14 +21,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.config import Settings
+from service.feedback import OVERRIDE_REASON_SYSTEM, SILENCING_REASONS
 from service.feedback.store import FeedbackStore, IssuedCard, PastOverride, StoreError, open_store, ts
 from service.rules.core import Finding, Indicator
 
 log = logging.getLogger("nmd_cds.feedback")
 
-OVERRIDE_REASON_SYSTEM = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"  # = cards.py
-# Reasons that mean "do not show me this again for a while". A bare override (no reason) does not.
-SILENCING_REASONS = frozenset({"already-done-elsewhere", "patient-declined", "not-appropriate-now", "palliative-focus"})
 RETRY_AFTER_FAILURE_S = 10.0  # after a storage failure, skip the ledger this long: calls stay fast
 
 _process_secret: bytes | None = None
@@ -91,14 +89,21 @@ class FeedbackLedger:
         return max(days, 0)
 
     def filter_and_record(
-        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, hook_instance: str, service_id: str
+        self,
+        issued: list[tuple[Finding, dict[str, Any]]],
+        *,
+        patient_id: str,
+        hook_instance: str,
+        service_id: str,
     ) -> list[dict[str, Any]]:
         cards = [card for _, card in issued]
         if not issued or time.monotonic() < self._skip_until:
             return cards
         try:
             now = self.clock()
-            records = [self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued]
+            records = [
+                self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued
+            ]
             longest = max(self.window_days(r.topic, r.indicator) for r in records)
             kept = self.store.issue(
                 records[0].patient_hash,
@@ -110,15 +115,25 @@ class FeedbackLedger:
             self._skip_until = time.monotonic() + RETRY_AFTER_FAILURE_S
             log.error(
                 "card ledger failed: cards sent unfiltered and unrecorded",
-                extra={"event": "ledger_error", "error_type": type(exc).__name__, "service": service_id,
-                       "hookInstance": hook_instance, "store_error": isinstance(exc, StoreError)},
+                extra={
+                    "event": "ledger_error",
+                    "error_type": type(exc).__name__,
+                    "service": service_id,
+                    "hookInstance": hook_instance,
+                    "store_error": isinstance(exc, StoreError),
+                },
             )
             return cards
         withheld = {r.card_uuid for r in kept if r.suppressed_by}
         return [card for card in cards if card["uuid"] not in withheld]
 
     def _record(
-        self, finding: Finding, card: dict[str, Any], patient_id: str, hook_instance: str, service_id: str,
+        self,
+        finding: Finding,
+        card: dict[str, Any],
+        patient_id: str,
+        hook_instance: str,
+        service_id: str,
         now: datetime,
     ) -> IssuedCard:
         rules = tuple(finding.rule_ids)
@@ -144,20 +159,41 @@ class FeedbackLedger:
         for rec in records:
             days = self.window_days(rec.topic, rec.indicator)
             start = ts(now - timedelta(days=days))
-            relevant = [p for p in past if p.rec_key == rec.rec_key and is_silencing(p) and p.overridden_at >= start]
+            relevant = [
+                p for p in past if p.rec_key == rec.rec_key and is_silencing(p) and p.overridden_at >= start
+            ]
             same = [p for p in relevant if p.evidence_digest == rec.evidence_digest]
-            event = {"service": rec.service_id, "hookInstance": rec.hook_instance, "topic": rec.topic,
-                     "rules": list(rec.rule_ids), "indicator": rec.indicator, "window_days": days}
+            event = {
+                "service": rec.service_id,
+                "hookInstance": rec.hook_instance,
+                "topic": rec.topic,
+                "rules": list(rec.rule_ids),
+                "indicator": rec.indicator,
+                "window_days": days,
+            }
             if same:
                 hit = same[-1]  # the most recent override
                 out.append(replace(rec, suppressed_by=hit.card_uuid))
-                log.info("card suppressed: overridden earlier for this patient, evidence unchanged",
-                         extra={**event, "event": "card_suppressed", "reason": hit.reason_code,
-                                "overridden_card": hit.card_uuid, "overridden_at": hit.overridden_at})
+                log.info(
+                    "card suppressed: overridden earlier for this patient, evidence unchanged",
+                    extra={
+                        **event,
+                        "event": "card_suppressed",
+                        "reason": hit.reason_code,
+                        "overridden_card": hit.card_uuid,
+                        "overridden_at": hit.overridden_at,
+                    },
+                )
             else:
                 if relevant:
-                    log.info("card shown again: overridden earlier but the evidence changed",
-                             extra={**event, "event": "card_evidence_changed", "overridden_card": relevant[-1].card_uuid})
+                    log.info(
+                        "card shown again: overridden earlier but the evidence changed",
+                        extra={
+                            **event,
+                            "event": "card_evidence_changed",
+                            "overridden_card": relevant[-1].card_uuid,
+                        },
+                    )
                 out.append(rec)
         return out
 
@@ -169,10 +205,19 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
     try:
         store.migrate()
     except StoreError as exc:
-        log.error("feedback store not ready; will retry on first use",
-                  extra={"event": "store_migrate_failed", "error": str(exc)})
+        log.error(
+            "feedback store not ready; will retry on first use",
+            extra={"event": "store_migrate_failed", "error": str(exc)},
+        )
     if settings.retention_days < max(settings.suppression_days, settings.critical_suppression_days):
-        log.warning("retention_days is shorter than suppression_days: purged overrides stop suppressing early",
-                    extra={"event": "retention_shorter_than_suppression"})
-    return FeedbackLedger(store, patient_hash_key(settings.patient_hash_secret), settings.suppression_days,
-                          settings.critical_suppression_days, topic_days)
+        log.warning(
+            "retention_days is shorter than suppression_days: purged overrides stop suppressing early",
+            extra={"event": "retention_shorter_than_suppression"},
+        )
+    return FeedbackLedger(
+        store,
+        patient_hash_key(settings.patient_hash_secret),
+        settings.suppression_days,
+        settings.critical_suppression_days,
+        topic_days,
+    )

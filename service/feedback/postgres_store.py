@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from service.feedback.store import SqlStore, StoreError
+from service.feedback.sql_store import SqlStore
+from service.feedback.store import StoreError
 
 # Any constant works: it only has to be the same in every process migrating this database.
 MIGRATION_LOCK_ID = 0x4E4D4443
@@ -28,8 +29,13 @@ class PostgresStore(SqlStore):
     dialect = "postgres"
     placeholder = "%s"
 
-    def __init__(self, url: str, schema: str | None = None, connect_timeout_s: int = 5,
-                 statement_timeout_ms: int | None = 5000):
+    def __init__(
+        self,
+        url: str,
+        schema: str | None = None,
+        connect_timeout_s: int = 5,
+        statement_timeout_ms: int | None = 5000,
+    ):
         super().__init__()
         self.url = url
         self.schema = schema

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from service.feedback import OVERRIDE_REASON_SYSTEM
 from service.feedback.store import ReportRow
 
-OVERRIDE_REASON_SYSTEM = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"
 NO_REASON = "(no reason)"
 
 
@@ -73,24 +73,63 @@ def as_csv(lines: list[Line]) -> str:
     reasons = _reasons(lines)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["topic", "rules", "issued", "withheld", "accepted", "overridden",
-                     *[f"overridden:{r}" for r in reasons], "acceptance_rate"])
+    writer.writerow(
+        [
+            "topic",
+            "rules",
+            "issued",
+            "withheld",
+            "accepted",
+            "overridden",
+            *[f"overridden:{r}" for r in reasons],
+            "acceptance_rate",
+        ]
+    )
     for line in lines:
         rate = line.acceptance_rate
-        writer.writerow([line.topic, line.rules, line.issued, line.withheld, line.accepted, line.overridden,
-                         *[line.by_reason.get(r, 0) for r in reasons], "" if rate is None else f"{rate:.4f}"])
+        writer.writerow(
+            [
+                line.topic,
+                line.rules,
+                line.issued,
+                line.withheld,
+                line.accepted,
+                line.overridden,
+                *[line.by_reason.get(r, 0) for r in reasons],
+                "" if rate is None else f"{rate:.4f}",
+            ]
+        )
     return out.getvalue()
 
 
 def as_text(lines: list[Line], period: str) -> str:
-    header = ["Topic", "Rules", "Issued", "Withheld", "Accepted", "Overridden", "Override reasons", "Acceptance"]
+    header = [
+        "Topic",
+        "Rules",
+        "Issued",
+        "Withheld",
+        "Accepted",
+        "Overridden",
+        "Override reasons",
+        "Acceptance",
+    ]
     table = [header] + [
-        [line.topic, line.rules, str(line.issued), str(line.withheld), str(line.accepted), str(line.overridden),
-         ", ".join(f"{r} {n}" for r, n in sorted(line.by_reason.items())) or "-", _rate(line) or "-"]
+        [
+            line.topic,
+            line.rules,
+            str(line.issued),
+            str(line.withheld),
+            str(line.accepted),
+            str(line.overridden),
+            ", ".join(f"{r} {n}" for r, n in sorted(line.by_reason.items())) or "-",
+            _rate(line) or "-",
+        ]
         for line in lines
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    rendered = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    rendered = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table
+    ]
     rendered.insert(1, "  ".join("-" * w for w in widths))
     note = "Withheld: not shown because overridden earlier for the same patient with unchanged evidence."
     return f"Card feedback report, cards issued {period}\n\n" + "\n".join(rendered) + f"\n\n{note}\n"

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from service.feedback.store import FeedbackItem, FeedbackResult, SqlStore, StoreError
+from service.feedback.sql_store import SqlStore
+from service.feedback.store import FeedbackItem, FeedbackResult, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -40,8 +41,9 @@ class SqliteStore(SqlStore):
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: the driver never opens transactions behind our back.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -86,7 +88,9 @@ class SqliteStore(SqlStore):
         except sqlite3.Error:
             self._drop()
 
-    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem], received_at: str) -> FeedbackResult:
+    def record_feedback(
+        self, service_id: str, items: Sequence[FeedbackItem], received_at: str
+    ) -> FeedbackResult:
         self._ensure_ready()
         self._pragma("synchronous = FULL")
         try:

@@ -1,4 +1,4 @@
-"""The feedback store interface, its records, and the SQL shared by the SQLite and PostgreSQL backends.
+"""The feedback store interface and its records; the SQL behind it is in ``sql_store``.
 
 One small interface (``FeedbackStore``): ``issue`` (read past overrides and record the cards of one
 service call in one short transaction), ``record_feedback`` (all items of one POST committed
@@ -9,18 +9,12 @@ together, idempotently), ``report_rows``, ``purge``. ``open_store(settings)`` pi
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from service.config import Settings
-from service.feedback.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, statements_for
-
-# SQLite's default limit on bound parameters is far above this; chunks keep IN lists reasonable.
-CHUNK = 500
 
 
 def ts(moment: datetime) -> str:
@@ -105,8 +99,12 @@ Decide = Callable[[list[PastOverride]], list[IssuedCard]]
 
 class FeedbackStore(Protocol):
     def migrate(self) -> int: ...
-    def issue(self, patient_hash: str, rec_keys: Sequence[str], since: str, decide: Decide) -> list[IssuedCard]: ...
-    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem], received_at: str) -> FeedbackResult: ...
+    def issue(
+        self, patient_hash: str, rec_keys: Sequence[str], since: str, decide: Decide
+    ) -> list[IssuedCard]: ...
+    def record_feedback(
+        self, service_id: str, items: Sequence[FeedbackItem], received_at: str
+    ) -> FeedbackResult: ...
     def feedback_for(self, card_uuids: Sequence[str]) -> list[FeedbackItem]: ...
     def report_rows(self, since: str, until: str) -> list[ReportRow]: ...
     def purge(self, before: str) -> tuple[int, int]: ...
@@ -122,178 +120,3 @@ def open_store(settings: Settings, **kwargs: Any) -> FeedbackStore:
     from service.feedback.sqlite_store import SqliteStore
 
     return SqliteStore(settings.sqlite_path)
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-class SqlStore(ABC):
-    """Everything but connections: the SQL is written once with ``?`` placeholders."""
-
-    dialect = ""
-    placeholder = "?"
-
-    def __init__(self) -> None:
-        self._ready = False
-
-    @abstractmethod
-    def _tx(self, write: bool = True) -> AbstractContextManager[Any]:
-        """A cursor inside one transaction (``write``: take the write lock up front); driver errors
-        become StoreError, and a broken connection is dropped so the next call reconnects."""
-
-    def _lock_for_migration(self, cur: Any) -> None:  # noqa: B027 - optional hook
-        """Serialise concurrent migrators (SQLite's BEGIN IMMEDIATE already does)."""
-
-    def _q(self, sql: str) -> str:
-        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
-
-    def _in(self, n: int) -> str:
-        return ",".join([self.placeholder] * n)
-
-    def migrate(self) -> int:
-        """Create or upgrade the schema; returns the version now in place. Safe to run concurrently."""
-        with self._tx() as cur:
-            self._lock_for_migration(cur)
-            cur.execute(SCHEMA_VERSION_TABLE)
-            cur.execute("SELECT version FROM schema_version")
-            done = {row[0] for row in cur.fetchall()}
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                for statement in statements_for(migration, self.dialect):
-                    cur.execute(statement)
-                cur.execute(
-                    self._q("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)"),
-                    (migration.version, migration.name, ts(datetime.now(UTC))),
-                )
-        self._ready = True
-        return MIGRATIONS[-1].version
-
-    def _ensure_ready(self) -> None:
-        if not self._ready:
-            self.migrate()
-
-    def issue(self, patient_hash: str, rec_keys: Sequence[str], since: str, decide: Decide) -> list[IssuedCard]:
-        self._ensure_ready()
-        keys = sorted(set(rec_keys))
-        with self._tx() as cur:
-            cur.execute(
-                self._q(
-                    "SELECT c.rec_key, c.card_uuid, c.evidence_digest, c.indicator, f.reason_system,"
-                    " f.reason_code, f.outcome_at, f.received_at"
-                    " FROM feedback f JOIN issued_card c ON c.card_uuid = f.card_uuid"
-                    f" WHERE c.patient_hash = ? AND c.rec_key IN ({self._in(len(keys))})"
-                    " AND f.outcome = 'overridden' AND f.received_at >= ? ORDER BY f.outcome_at"
-                ),
-                (patient_hash, *keys, since),
-            )
-            past = [PastOverride(r[0], r[1], r[2], r[3], r[4], r[5], min(r[6], r[7])) for r in cur.fetchall()]
-            cards = decide(past)
-            cur.executemany(
-                self._q("INSERT INTO issued_card VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                [
-                    (c.card_uuid, c.service_id, c.hook_instance, c.issued_at, c.patient_hash, ",".join(c.rule_ids),
-                     c.topic, c.action, c.indicator, c.rec_key, c.evidence_digest, ",".join(c.suggestion_uuids),
-                     c.suppressed_by)
-                    for c in cards
-                ],
-            )
-        return cards
-
-    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem], received_at: str) -> FeedbackResult:
-        """Store every item or none; an item already stored is counted as a duplicate, not an error."""
-        self._ensure_ready()
-        uuids = sorted({i.card_uuid for i in items})
-        with self._tx() as cur:
-            known: dict[str, set[str]] = {}
-            for chunk in _chunks(uuids):
-                cur.execute(
-                    self._q(
-                        "SELECT card_uuid, suggestion_uuids FROM issued_card"
-                        f" WHERE service_id = ? AND suppressed_by IS NULL AND card_uuid IN ({self._in(len(chunk))})"
-                    ),
-                    (service_id, *chunk),
-                )
-                known.update((r[0], set(filter(None, r[1].split(",")))) for r in cur.fetchall())
-            problems = _unknown(items, known)
-            if problems:
-                raise UnknownCards(problems)
-            stored = 0
-            for item in items:  # one statement each: rowcount tells new rows from duplicates
-                cur.execute(
-                    self._q(
-                        "INSERT INTO feedback (card_uuid, outcome, outcome_at, received_at, reason_system,"
-                        " reason_code, has_comment, accepted_suggestions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (card_uuid, outcome, outcome_at) DO NOTHING"
-                    ),
-                    (item.card_uuid, item.outcome, item.outcome_at, received_at, item.reason_system,
-                     item.reason_code, int(item.has_comment), ",".join(item.accepted_suggestions)),
-                )
-                stored += max(cur.rowcount, 0)
-        return FeedbackResult(stored, len(items) - stored)
-
-    def feedback_for(self, card_uuids: Sequence[str]) -> list[FeedbackItem]:
-        self._ensure_ready()
-        out: list[FeedbackItem] = []
-        with self._tx(write=False) as cur:
-            for chunk in _chunks(sorted(set(card_uuids))):
-                cur.execute(
-                    self._q(
-                        "SELECT card_uuid, outcome, outcome_at, reason_system, reason_code, has_comment,"
-                        f" accepted_suggestions FROM feedback WHERE card_uuid IN ({self._in(len(chunk))})"
-                        " ORDER BY card_uuid, outcome_at"
-                    ),
-                    tuple(chunk),
-                )
-                out += [
-                    FeedbackItem(r[0], r[1], r[2], r[3], r[4], bool(r[5]), tuple(filter(None, r[6].split(","))))
-                    for r in cur.fetchall()
-                ]
-        return out
-
-    def report_rows(self, since: str, until: str) -> list[ReportRow]:
-        """Cards issued in [since, until) with their latest feedback (outcome order breaks timestamp ties)."""
-        self._ensure_ready()
-        with self._tx(write=False) as cur:
-            cur.execute(
-                self._q(
-                    "SELECT c.topic, c.rule_ids, c.card_uuid, c.suppressed_by, f.outcome, f.reason_system,"
-                    " f.reason_code FROM issued_card c LEFT JOIN feedback f ON f.card_uuid = c.card_uuid"
-                    " WHERE c.issued_at >= ? AND c.issued_at < ?"
-                    " ORDER BY c.card_uuid, f.outcome_at, f.id"
-                ),
-                (since, until),
-            )
-            latest: dict[str, ReportRow] = {}
-            for r in cur.fetchall():
-                latest[r[2]] = ReportRow(r[0], r[1], r[2], r[3] is not None, r[4], r[5], r[6])
-        return list(latest.values())
-
-    def purge(self, before: str) -> tuple[int, int]:
-        """Delete cards issued before ``before`` and their feedback; returns (cards, feedback items)."""
-        self._ensure_ready()
-        with self._tx() as cur:
-            cur.execute(
-                self._q(
-                    "DELETE FROM feedback WHERE card_uuid IN (SELECT card_uuid FROM issued_card WHERE issued_at < ?)"
-                ),
-                (before,),
-            )
-            feedback = max(cur.rowcount, 0)
-            cur.execute(self._q("DELETE FROM issued_card WHERE issued_at < ?"), (before,))
-            cards = max(cur.rowcount, 0)
-        return cards, feedback
-
-
-def _unknown(items: Sequence[FeedbackItem], known: dict[str, set[str]]) -> list[str]:
-    problems: list[str] = []
-    for index, item in enumerate(items):
-        if item.card_uuid not in known:
-            problems.append(f"feedback/{index}/card: card '{item.card_uuid}' was not issued by this service")
-            continue
-        for sid in item.accepted_suggestions:
-            if sid not in known[item.card_uuid]:
-                problems.append(f"feedback/{index}/acceptedSuggestions: '{sid}' is not a suggestion of this card")
-    return problems

@@ -7,7 +7,9 @@ invalid resources and unusable values become ``Dropped(source, reason)`` entries
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,7 +19,7 @@ from service.fhir.intake import Intake
 from service.fhir.summary import Dropped, PatientSummary
 from service.rules.thresholds import Thresholds
 
-__all__ = ["build_summary", "unbundle", "summarise"]
+__all__ = ["IntakeStats", "build_summary", "summarise", "unbundle"]
 
 
 def unbundle(value: Any) -> list[dict]:
@@ -48,14 +50,22 @@ def build_summary(
     return summarise(resources, today, thresholds, patient_id, complete)[0]
 
 
+@dataclass(frozen=True)
+class IntakeStats:
+    """How the input was used: resources that contributed, and out-of-scope ones by reason."""
+
+    used: int
+    ignored: Counter[str]
+
+
 def summarise(
     resources: Iterable[dict],
     today: date,
     thresholds: Thresholds,
     patient_id: str | None = None,
     complete: frozenset[str] = frozenset(),
-) -> tuple[PatientSummary, int]:
-    """``build_summary`` plus how many input resources contributed to the summary (for tests/logs)."""
+) -> tuple[PatientSummary, IntakeStats]:
+    """``build_summary`` plus intake statistics (for tests, logs and the benchmark)."""
     intake = Intake(patient_id)
     try:
         items = list(resources) if resources is not None else []
@@ -87,5 +97,4 @@ def summarise(
         data_complete=frozenset(complete),
         dropped=tuple(intake.dropped),
     )
-    return summary, len(intake.used)
-
+    return summary, IntakeStats(len(intake.used), intake.ignored)

@@ -40,14 +40,15 @@ def nmd_of(concept: object) -> Nmd | None:
 
 def _icd_in(concept: object, wanted: set[str]) -> bool:
     return any(
-        system in codes.ICD_SYSTEMS and icd_prefix(code, {w: 1 for w in wanted}) for system, code, _ in codings(concept)
+        system in codes.ICD_SYSTEMS and icd_prefix(code, {w: 1 for w in wanted})
+        for system, code, _ in codings(concept)
     )
 
 
 def is_non_ambulatory(concept: object) -> bool:
-    return any(s == codes.SNOMED and c in codes.NON_AMBULATORY_SNOMED for s, c, _ in codings(concept)) or _icd_in(
-        concept, codes.NON_AMBULATORY_ICD
-    )
+    return any(
+        s == codes.SNOMED and c in codes.NON_AMBULATORY_SNOMED for s, c, _ in codings(concept)
+    ) or _icd_in(concept, codes.NON_AMBULATORY_ICD)
 
 
 def symptom_of(concept: object) -> Symptom | None:
@@ -74,8 +75,11 @@ def is_candidate(cond: dict) -> bool:
 
 
 def onset(cond: dict) -> date | None:
-    return (parse_date(cond.get("onsetDateTime")) or period_start(cond.get("onsetPeriod"))
-            or parse_date(cond.get("recordedDate")))
+    return (
+        parse_date(cond.get("onsetDateTime"))
+        or period_start(cond.get("onsetPeriod"))
+        or parse_date(cond.get("recordedDate"))
+    )
 
 
 def add_condition(cond: dict, source: str, facts: ConditionFacts) -> str | None:

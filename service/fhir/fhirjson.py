@@ -101,7 +101,7 @@ def ref_id(ref: str) -> str:
 
 
 def source_of(res: dict, index: int) -> str:
-    """"Observation/123", or "Observation/#7" when the resource has no usable id."""
+    """ "Observation/123", or "Observation/#7" when the resource has no usable id."""
     rtype = text(res.get("resourceType")) or "Unknown"
     rid = res.get("id")
     return f"{rtype}/{rid}" if isinstance(rid, str) and rid else f"{rtype}/#{index}"
@@ -118,7 +118,7 @@ _LEVEL = re.compile(r"\b([CTLS])\s?(\d{1,2})\b", re.IGNORECASE)
 
 
 def vertebral_level(*texts: str) -> str | None:
-    """"T12" from free text such as "T12 vertebra" or "vertebra l 1"; None when absent."""
+    """ "T12" from free text such as "T12 vertebra" or "vertebra l 1"; None when absent."""
     for t in texts:
         m = _LEVEL.search(t or "")
         if m:

@@ -11,7 +11,15 @@ from datetime import date
 
 from service.fhir import codes
 from service.fhir.fhirjson import (
-    as_dict, as_list, codings, concept_text, effective_date, icd_prefix, parse_date, period_start, status_of,
+    as_dict,
+    as_list,
+    codings,
+    concept_text,
+    effective_date,
+    icd_prefix,
+    parse_date,
+    period_start,
+    status_of,
     vertebral_level,
 )
 from service.fhir.summary import Fracture, FractureKind
@@ -59,10 +67,21 @@ def from_condition(cond: dict, source: str) -> Fracture | None:
         return None
     kind, low_trauma, level = found
     verification = status_of(cond.get("verificationStatus"))
-    when = (parse_date(cond.get("onsetDateTime")) or period_start(cond.get("onsetPeriod"))
-            or parse_date(cond.get("recordedDate")))
-    return Fracture(kind, when, (source,), level, None, low_trauma,
-                    verification in ("provisional", "differential"), concept_text(cond.get("code"))[:80])
+    when = (
+        parse_date(cond.get("onsetDateTime"))
+        or period_start(cond.get("onsetPeriod"))
+        or parse_date(cond.get("recordedDate"))
+    )
+    return Fracture(
+        kind,
+        when,
+        (source,),
+        level,
+        None,
+        low_trauma,
+        verification in ("provisional", "differential"),
+        concept_text(cond.get("code"))[:80],
+    )
 
 
 def from_report(report: dict, source: str) -> list[Fracture]:
@@ -72,8 +91,18 @@ def from_report(report: dict, source: str) -> list[Fracture]:
         found = classify(cc, concept_text(report.get("code")))
         if found:
             kind, low_trauma, level = found
-            out.append(Fracture(kind, effective_date(report), (source,), level, None, low_trauma,
-                                report.get("status") == "preliminary", concept_text(cc)[:80]))
+            out.append(
+                Fracture(
+                    kind,
+                    effective_date(report),
+                    (source,),
+                    level,
+                    None,
+                    low_trauma,
+                    report.get("status") == "preliminary",
+                    concept_text(cc)[:80],
+                )
+            )
     return out
 
 
@@ -94,7 +123,11 @@ def _grade(holder: dict) -> float | None:
 
 def _presence(obs: dict) -> bool | None:
     # a normal/negative interpretation wins over a contradicting value (§4 item 3: no false alarm)
-    if any(c in codes.NORMAL_INTERPRETATION for cc in as_list(obs.get("interpretation")) for _, c, _ in codings(cc)):
+    if any(
+        c in codes.NORMAL_INTERPRETATION
+        for cc in as_list(obs.get("interpretation"))
+        for _, c, _ in codings(cc)
+    ):
         return False
     if isinstance(obs.get("valueBoolean"), bool):
         return obs["valueBoolean"]
@@ -154,11 +187,20 @@ def _same(a: Fracture, b: Fracture) -> bool:
 def _combine(a: Fracture, b: Fracture) -> Fracture:
     dates = [d for d in (a.when, b.when) if d]
     grades = [g for g in (a.genant_grade, b.genant_grade) if g is not None]
-    low = True if True in (a.low_trauma, b.low_trauma) else (a.low_trauma if a.low_trauma == b.low_trauma else None)
+    low = (
+        True
+        if True in (a.low_trauma, b.low_trauma)
+        else (a.low_trauma if a.low_trauma == b.low_trauma else None)
+    )
     return Fracture(
-        a.kind, min(dates) if dates else None, tuple(dict.fromkeys(a.sources + b.sources)),
-        a.level or b.level, max(grades) if grades else None, low,
-        a.provisional and b.provisional, a.description or b.description,
+        a.kind,
+        min(dates) if dates else None,
+        tuple(dict.fromkeys(a.sources + b.sources)),
+        a.level or b.level,
+        max(grades) if grades else None,
+        low,
+        a.provisional and b.provisional,
+        a.description or b.description,
     )
 
 

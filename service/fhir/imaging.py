@@ -11,7 +11,14 @@ from datetime import date
 
 from service.fhir import codes
 from service.fhir.fhirjson import (
-    as_dict, as_list, codings, concept_text, effective_date, parse_date, period_start, text,
+    as_dict,
+    as_list,
+    codings,
+    concept_text,
+    effective_date,
+    parse_date,
+    period_start,
+    text,
 )
 from service.fhir.summary import ActionKind, ImagingKind, Order, SpineImaging
 
@@ -34,7 +41,11 @@ def imaging_kind(concept: object, vf_read: bool = False) -> ImagingKind | None:
             return ImagingKind.LATERAL_SPINE_XR
         if system == codes.LOINC and code in codes.SPINE_IMAGING_SCOLIOSIS_LOINC and vf_read:
             return ImagingKind.LATERAL_SPINE_XR
-        if system == codes.LOINC and code in codes.DXA_LOINC_REPORT and any(t in concept_text(concept) for t in VFA_TEXT):
+        if (
+            system == codes.LOINC
+            and code in codes.DXA_LOINC_REPORT
+            and any(t in concept_text(concept) for t in VFA_TEXT)
+        ):
             return ImagingKind.DXA_VFA
     return None
 
@@ -70,8 +81,11 @@ def from_study(study: dict, source: str) -> list[SpineImaging]:
 
 
 def performed(proc: dict) -> date | None:
-    return (parse_date(proc.get("performedDateTime")) or period_start(proc.get("performedPeriod"))
-            or parse_date(proc.get("performedString")))
+    return (
+        parse_date(proc.get("performedDateTime"))
+        or period_start(proc.get("performedPeriod"))
+        or parse_date(proc.get("performedString"))
+    )
 
 
 def from_procedure(proc: dict, source: str) -> tuple[Order | None, SpineImaging | None]:
@@ -90,8 +104,11 @@ def from_service_request(req: dict, source: str) -> Order | None:
     action = action_of(req.get("code"))
     if action is None:
         return None
-    when = (parse_date(req.get("occurrenceDateTime")) or period_start(req.get("occurrencePeriod"))
-            or parse_date(req.get("authoredOn")))
+    when = (
+        parse_date(req.get("occurrenceDateTime"))
+        or period_start(req.get("occurrencePeriod"))
+        or parse_date(req.get("authoredOn"))
+    )
     return Order(action, when, text(req.get("status")) or "unknown", False, source)
 
 

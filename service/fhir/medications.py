@@ -14,7 +14,15 @@ from datetime import date
 
 from service.fhir import codes
 from service.fhir.fhirjson import (
-    as_dict, as_list, codings, concept_text, effective_date, parse_date, period_start, reference, text,
+    as_dict,
+    as_list,
+    codings,
+    concept_text,
+    effective_date,
+    parse_date,
+    period_start,
+    reference,
+    text,
 )
 from service.fhir.summary import DrugClass, MedicationCourse
 from service.rules import thresholds_medication as tm
@@ -76,7 +84,9 @@ def medication_concept(res: dict, medications: Mapping[str, dict]) -> object:
 
 
 def _route(res: dict) -> str | None:
-    dosages = as_list(res.get("dosageInstruction")) + as_list(res.get("dosage")) + [as_dict(res.get("dosage"))]
+    dosages = (
+        as_list(res.get("dosageInstruction")) + as_list(res.get("dosage")) + [as_dict(res.get("dosage"))]
+    )
     for d in dosages:
         words = concept_text(as_dict(d).get("route"))
         if words:
@@ -86,13 +96,13 @@ def _route(res: dict) -> str | None:
 
 def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposure | str:
     """An Exposure from one medication resource, or a drop reason."""
-    status = text(res.get("status"))
-    if status in NOT_TAKEN:
-        return f"status {status}"
     concept = medication_concept(res, medications)
     found = identify(concept)
     if found is None:
         return "medication not used"
+    status = text(res.get("status"))
+    if status in NOT_TAKEN:
+        return f"status {status}"
     drug, cls = found
     route = _route(res)
     words = f"{route or ''} {concept_text(concept)}"
@@ -100,11 +110,17 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
         return "non-systemic glucocorticoid"  # edge case 18: inhaled/topical are not exposure
     kind = text(res.get("resourceType"))
     if kind == "MedicationRequest":
-        bounds = [as_dict(as_dict(as_dict(d).get("timing")).get("repeat")).get("boundsPeriod")
-                  for d in as_list(res.get("dosageInstruction"))]
+        bounds = [
+            as_dict(as_dict(as_dict(d).get("timing")).get("repeat")).get("boundsPeriod")
+            for d in as_list(res.get("dosageInstruction"))
+        ]
         validity = as_dict(res.get("dispenseRequest")).get("validityPeriod")
         authored = parse_date(res.get("authoredOn"))
-        start = next((period_start(b) for b in bounds if period_start(b)), None) or period_start(validity) or authored
+        start = (
+            next((period_start(b) for b in bounds if period_start(b)), None)
+            or period_start(validity)
+            or authored
+        )
         end = next((parse_date(as_dict(b).get("end")) for b in bounds if as_dict(b).get("end")), None)
         end = end or parse_date(as_dict(validity).get("end"))
         last = max((d for d in (authored, period_start(validity)) if d), default=start)
@@ -122,7 +138,9 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
     return Exposure(drug, cls, start, end, last, ongoing, source, route, kind)
 
 
-def _interval_ok(cls: DrugClass, drug: str, last: date | None, today: date, th: Mapping[str, Threshold]) -> bool:
+def _interval_ok(
+    cls: DrugClass, drug: str, last: date | None, today: date, th: Mapping[str, Threshold]
+) -> bool:
     if last is None or last > today:
         return False
 
@@ -130,8 +148,10 @@ def _interval_ok(cls: DrugClass, drug: str, last: date | None, today: date, th: 
         return (th.get(t.key) or t).value
 
     if drug in ("zoledronic acid", "pamidronate") or cls is DrugClass.DENOSUMAB:
-        t = {"zoledronic acid": tm.ZOLEDRONATE_INTERVAL_MONTHS, "pamidronate": tm.PAMIDRONATE_INTERVAL_MONTHS}.get(
-            drug, tm.DENOSUMAB_INTERVAL_MONTHS)
+        t = {
+            "zoledronic acid": tm.ZOLEDRONATE_INTERVAL_MONTHS,
+            "pamidronate": tm.PAMIDRONATE_INTERVAL_MONTHS,
+        }.get(drug, tm.DENOSUMAB_INTERVAL_MONTHS)
         months = int(get(t))
         y, m = divmod(last.month - 1 + months, 12)
         year, month = last.year + y, m + 1
@@ -140,7 +160,9 @@ def _interval_ok(cls: DrugClass, drug: str, last: date | None, today: date, th: 
     return (today - last).days <= get(t)
 
 
-def courses(exposures: list[Exposure], today: date, th: Mapping[str, Threshold]) -> tuple[MedicationCourse, ...]:
+def courses(
+    exposures: list[Exposure], today: date, th: Mapping[str, Threshold]
+) -> tuple[MedicationCourse, ...]:
     """One MedicationCourse per drug, merged over all of its records."""
     by_drug: dict[str, list[Exposure]] = {}
     for e in exposures:
@@ -157,12 +179,21 @@ def courses(exposures: list[Exposure], today: date, th: Mapping[str, Threshold])
         if cls is DrugClass.GLUCOCORTICOID:
             active = bool(ongoing)
         else:  # a MedicationStatement saying "taking it now" is current use; otherwise the dosing interval
-            active = any(e.kind == "MedicationStatement" for e in ongoing) or _interval_ok(cls, drug, last, today, th)
-        out.append(MedicationCourse(
-            drug=drug, drug_class=cls, start=min(starts) if starts else None, end=end, last_dose=last,
-            active=active, sources=tuple(e.source for e in group),
-            route=next((e.route for e in group if e.route), None),
-        ))
+            active = any(e.kind == "MedicationStatement" for e in ongoing) or _interval_ok(
+                cls, drug, last, today, th
+            )
+        out.append(
+            MedicationCourse(
+                drug=drug,
+                drug_class=cls,
+                start=min(starts) if starts else None,
+                end=end,
+                last_dose=last,
+                active=active,
+                sources=tuple(e.source for e in group),
+                route=next((e.route for e in group if e.route), None),
+            )
+        )
     return tuple(out)
 
 

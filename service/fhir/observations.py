@@ -43,7 +43,11 @@ def is_candidate(obs: dict) -> bool:
 
 def _words(obs: dict) -> str:
     """Lower-case free text that may qualify a value (code, method, bodySite, notes)."""
-    parts = [concept_text(obs.get("code")), concept_text(obs.get("method")), concept_text(obs.get("bodySite"))]
+    parts = [
+        concept_text(obs.get("code")),
+        concept_text(obs.get("method")),
+        concept_text(obs.get("bodySite")),
+    ]
     parts += [text(as_dict(n).get("text")).lower() for n in as_list(obs.get("note"))]
     return " ".join(parts)
 
@@ -129,8 +133,9 @@ def measurements(obs: dict, source: str) -> tuple[list[Measurement], list[Droppe
     words = _words(obs)
     holders: list[tuple[Mapped, dict]] = []
     top = concept_of(obs.get("code"))
-    if top is not None and (any(k.startswith("value") for k in obs) or "dataAbsentReason" in obs
-                            or not obs.get("component")):
+    if top is not None and (
+        any(k.startswith("value") for k in obs) or "dataAbsentReason" in obs or not obs.get("component")
+    ):
         holders.append((top, obs))
     for comp in as_list(obs.get("component")):
         mapped = concept_of(as_dict(comp).get("code"))

@@ -302,9 +302,11 @@ class PatientSummary:
 
     def age_band(self, when: date) -> AgeBand | None:
         """Which BMD metric applies at a date (clinical-knowledge §1.2); None without a birth date."""
-        age = self.age_at(when)
-        if age is None:
+        if self.birth_date is None:
             return None
+        b = self.birth_date
+        # completed years by the calendar: days/365.25 can put a 20th birthday a day early or late
+        age = when.year - b.year - ((when.month, when.day) < (b.month, b.day))
         if age < 5:
             return AgeBand.UNDER_5
         if age < 20:

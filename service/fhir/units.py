@@ -53,11 +53,24 @@ FAMILIES: dict[Concept, dict[str, float]] = {
 # Spellings seen in the wild that mean exactly one UCUM unit (§3.2 notes). "g/cm-2" is wrong UCUM
 # (it would be g·cm²) but only ever means g/cm² on a BMD value.
 _ALIASES = {
-    "g/cm^2": "g/cm2", "g/cm²": "g/cm2", "g/cm-2": "g/cm2", "g/(cm2)": "g/cm2",
-    "kg/m^2": "kg/m2", "kg/m²": "kg/m2",
-    "µmol/L": "umol/L", "μmol/L": "umol/L", "µg/L": "ug/L", "μg/L": "ug/L",
-    "cmH2O": "cm[H2O]", "cm H2O": "cm[H2O]",
-    "{T-score}": "SD", "{Z-score}": "SD", "{SD}": "SD", "{s.d.}": "SD", "1": "SD", "{score}": "SD",
+    "g/cm^2": "g/cm2",
+    "g/cm²": "g/cm2",
+    "g/cm-2": "g/cm2",
+    "g/(cm2)": "g/cm2",
+    "kg/m^2": "kg/m2",
+    "kg/m²": "kg/m2",
+    "µmol/L": "umol/L",
+    "μmol/L": "umol/L",
+    "µg/L": "ug/L",
+    "μg/L": "ug/L",
+    "cmH2O": "cm[H2O]",
+    "cm H2O": "cm[H2O]",
+    "{T-score}": "SD",
+    "{Z-score}": "SD",
+    "{SD}": "SD",
+    "{s.d.}": "SD",
+    "1": "SD",
+    "{score}": "SD",
 }
 # Scores are dimensionless: no unit at all is still a valid score.
 _UNITLESS_OK = {Concept.T_SCORE, Concept.Z_SCORE}

@@ -105,9 +105,9 @@ def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
         pick = [m for m in g if m.concept is want]
         if not pick and band == "adult_50_plus":
             pick = [m for m in g if m.concept is Concept.Z_SCORE]  # no T reported: Z with caution
+        ignored = "T-score ignored under 20 y" if band == "child" else "T-score not classified under 50 y"
+        aside += [(m, ignored) for m in g if m.concept is Concept.T_SCORE and want is Concept.Z_SCORE]
         if not pick:
-            aside += [(m, "T-score ignored under 20 y" if band == "child" else "T-score not classified under 50 y")
-                      for m in g]
             continue
         # height-adjusted Z (HAZ/BMAD) is preferred in children (ISCD 2013)
         chosen.append(sorted(pick, key=lambda m: (not m.height_adjusted, m.preliminary))[0])

@@ -18,7 +18,7 @@ import jwt
 from service.config import Settings
 from service.errors import Unauthorized
 from service.security.issuers import TrustedIssuer, load_trusted_issuers
-from service.security.jwks import KeySetCache, KeySetUnavailable, public_key
+from service.security.jwks import KeySetCache, public_key
 from service.security.replay import ReplayCache
 
 log = logging.getLogger("nmd_cds.security")
@@ -93,11 +93,7 @@ class Authenticator:
         if jku is not None:
             sources.append(("url", jku))  # allowlisted: followed when the out-of-band set lacks the kid
         for source in sources:
-            try:
-                jwk = self._keys.find(source, kid)
-            except KeySetUnavailable as exc:
-                log.warning("key set unavailable", extra={"reason": str(exc), "source": source[1]})
-                continue
+            jwk = self._keys.find(source, kid)
             if jwk is not None:
                 return jwk
         raise Unauthorized("JWT kid not found in the issuer's key set")

@@ -68,11 +68,11 @@ class KeySetCache:
             if stale:
                 try:
                     entry = _Entry(self._load(source), now)
-                except KeySetUnavailable:
-                    if entry is None:
-                        raise
-                    log.warning("key set refresh failed; keeping the cached set", extra={"source": source[1]})
-                    entry.loaded_at = now  # do not retry on every request
+                except KeySetUnavailable as exc:
+                    log.warning("key set unavailable; keeping what is cached",
+                                extra={"reason": str(exc), "source": source[1]})
+                    # Remember the failure too, so a dead key server is not retried on every request.
+                    entry = _Entry(entry.keys if entry else {}, now)
                 self._entries[source] = entry
             return entry.keys.get(kid)
 

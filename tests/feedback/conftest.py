@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from service.feedback.postgres_store import PostgresStore
+from service.feedback.sql_store import SqlStore
 from service.feedback.sqlite_store import SqliteStore
-from service.feedback.store import SqlStore
 
 PG_URL = os.environ.get("NMD_CDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -39,8 +39,11 @@ def _require_postgres() -> None:
         with psycopg.connect(PG_URL, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc}); the feedback tests need it "
-                    "(set NMD_CDS_TEST_PG_URL to another server)", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL at {PG_URL} is unreachable ({exc}); the feedback tests need it "
+            "(set NMD_CDS_TEST_PG_URL to another server)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,11 +14,24 @@ SERVICE = "nmd-bone-health"
 REASONS = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"
 
 
-def finding(topic: Topic = Topic.SPINE_IMAGING, indicator: Indicator = Indicator.WARNING,
-            action: ActionKind | None = ActionKind.SPINE_IMAGING, evidence_key: str = "fracture:2025-01-02",
-            rule_ids: tuple[str, ...] = ("SI-04",)) -> Finding:
-    return Finding(rule_ids=rule_ids, topic=topic, indicator=indicator, summary="Spine X-ray advised",
-                   reasoning="why", evidence=(), citations=(), action=action, evidence_key=evidence_key)
+def finding(
+    topic: Topic = Topic.SPINE_IMAGING,
+    indicator: Indicator = Indicator.WARNING,
+    action: ActionKind | None = ActionKind.SPINE_IMAGING,
+    evidence_key: str = "fracture:2025-01-02",
+    rule_ids: tuple[str, ...] = ("SI-04",),
+) -> Finding:
+    return Finding(
+        rule_ids=rule_ids,
+        topic=topic,
+        indicator=indicator,
+        summary="Spine X-ray advised",
+        reasoning="why",
+        evidence=(),
+        citations=(),
+        action=action,
+        evidence_key=evidence_key,
+    )
 
 
 def card(suggestions: int = 1) -> dict[str, Any]:
@@ -28,14 +41,27 @@ def card(suggestions: int = 1) -> dict[str, Any]:
     return out
 
 
-def issued(card_uuid: str | None = None, patient_hash: str = "p1", issued_at: datetime | None = None,
-           topic: str = "spine-imaging", rules: tuple[str, ...] = ("SI-04",),
-           suggestions: tuple[str, ...] = ()) -> IssuedCard:
+def issued(
+    card_uuid: str | None = None,
+    patient_hash: str = "p1",
+    issued_at: datetime | None = None,
+    topic: str = "spine-imaging",
+    rules: tuple[str, ...] = ("SI-04",),
+    suggestions: tuple[str, ...] = (),
+) -> IssuedCard:
     return IssuedCard(
-        card_uuid=card_uuid or str(uuid.uuid4()), service_id=SERVICE, hook_instance=str(uuid.uuid4()),
-        issued_at=ts(issued_at or datetime.now(UTC)), patient_hash=patient_hash, rule_ids=rules, topic=topic,
-        action="spine_imaging", indicator="warning", rec_key=f"{SERVICE}|{topic}|spine_imaging",
-        evidence_digest="e1", suggestion_uuids=suggestions,
+        card_uuid=card_uuid or str(uuid.uuid4()),
+        service_id=SERVICE,
+        hook_instance=str(uuid.uuid4()),
+        issued_at=ts(issued_at or datetime.now(UTC)),
+        patient_hash=patient_hash,
+        rule_ids=rules,
+        topic=topic,
+        action="spine_imaging",
+        indicator="warning",
+        rec_key=f"{SERVICE}|{topic}|spine_imaging",
+        evidence_digest="e1",
+        suggestion_uuids=suggestions,
     )
 
 
@@ -45,6 +71,11 @@ def record(store: Any, *cards: IssuedCard) -> None:
         store.issue(c.patient_hash, [c.rec_key], c.issued_at, lambda past, c=c: [c])
 
 
-def fb(card_uuid: str, outcome: str = "overridden", at: str = "2026-01-05T10:00:00.000000Z",
-       code: str | None = "already-done-elsewhere", suggestions: tuple[str, ...] = ()) -> FeedbackItem:
+def fb(
+    card_uuid: str,
+    outcome: str = "overridden",
+    at: str = "2026-01-05T10:00:00.000000Z",
+    code: str | None = "already-done-elsewhere",
+    suggestions: tuple[str, ...] = (),
+) -> FeedbackItem:
     return FeedbackItem(card_uuid, outcome, at, REASONS if code else None, code, False, suggestions)

@@ -32,12 +32,16 @@ def history(store):
     vit_d = issued(issued_at=day, topic="vitamin-d", rules=("VD-01",))
     old = issued(issued_at=day - timedelta(days=100))
     record(store, *spine, withheld, vit_d, old)
-    store.record_feedback(SERVICE, [
-        fb(spine[0].card_uuid, "accepted", code=None, suggestions=("s1",)),
-        fb(spine[1].card_uuid, code="already-done-elsewhere"),
-        fb(spine[2].card_uuid, code=None),
-        fb(old.card_uuid, code="patient-declined"),
-    ], ts(day))
+    store.record_feedback(
+        SERVICE,
+        [
+            fb(spine[0].card_uuid, "accepted", code=None, suggestions=("s1",)),
+            fb(spine[1].card_uuid, code="already-done-elsewhere"),
+            fb(spine[2].card_uuid, code=None),
+            fb(old.card_uuid, code="patient-declined"),
+        ],
+        ts(day),
+    )
     return store
 
 
@@ -47,10 +51,17 @@ def _csv(capsys) -> dict[tuple[str, str], dict[str, str]]:
 
 
 def test_report_csv_over_a_date_range(history, capsys) -> None:
-    assert main(["report", "--since", "2026-01-01", "--until", "2026-01-05", "--csv"], _settings(history)) == 0
+    assert (
+        main(["report", "--since", "2026-01-01", "--until", "2026-01-05", "--csv"], _settings(history)) == 0
+    )
     rows = _csv(capsys)
     spine = rows[("spine-imaging", "SI-04")]
-    assert (spine["issued"], spine["withheld"], spine["accepted"], spine["overridden"]) == ("3", "1", "1", "2")
+    assert (spine["issued"], spine["withheld"], spine["accepted"], spine["overridden"]) == (
+        "3",
+        "1",
+        "1",
+        "2",
+    )
     assert (spine["overridden:already-done-elsewhere"], spine["overridden:(no reason)"]) == ("1", "1")
     assert spine["acceptance_rate"] == "0.3333"
     assert rows[("vitamin-d", "VD-01")]["acceptance_rate"] == "0.0000"
@@ -79,8 +90,14 @@ def test_report_table(history, capsys) -> None:
     assert "already-done-elsewhere 1" in out and "33.3%" in out and "spine-imaging" in out
 
 
-@pytest.mark.parametrize("args", [["report", "--since", "2026-13-01"], ["report", "--since", "2026-02-01",
-                                                                         "--until", "2026-01-01"], ["nope"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--since", "2026-13-01"],
+        ["report", "--since", "2026-02-01", "--until", "2026-01-01"],
+        ["nope"],
+    ],
+)
 def test_usage_errors(tmp_path, args: list[str]) -> None:
     settings = Settings(sqlite_path=str(tmp_path / "fb.sqlite3"))
     try:

@@ -28,7 +28,9 @@ class Clock:
 
 
 def _ledger(store, clock: Clock, **kw) -> FeedbackLedger:
-    return FeedbackLedger(store, b"test-secret", kw.pop("days", 180), kw.pop("critical", 7), clock=clock, **kw)
+    return FeedbackLedger(
+        store, b"test-secret", kw.pop("days", 180), kw.pop("critical", 7), clock=clock, **kw
+    )
 
 
 def _call(ledger: FeedbackLedger, f, patient: str = "pat-1") -> list[dict]:
@@ -37,8 +39,15 @@ def _call(ledger: FeedbackLedger, f, patient: str = "pat-1") -> list[dict]:
 
 
 FIRST = finding()
-BASE = dict(outcome="overridden", code="already-done-elsewhere", system=REASONS, patient="pat-1", later=FIRST,
-            days=1, indicator=Indicator.WARNING)
+BASE = dict(
+    outcome="overridden",
+    code="already-done-elsewhere",
+    system=REASONS,
+    patient="pat-1",
+    later=FIRST,
+    days=1,
+    indicator=Indicator.WARNING,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,8 +78,13 @@ def test_override_then_next_call(store, name: str, change: dict, shown: bool) ->
     first_finding = finding(indicator=case["indicator"])
     [sent] = _call(ledger, first_finding)
     suggestion = sent["suggestions"][0]["uuid"]
-    item = fb(sent["uuid"], case["outcome"], at=ts(T0), code=case["code"],
-              suggestions=(suggestion,) if case["outcome"] == "accepted" else ())
+    item = fb(
+        sent["uuid"],
+        case["outcome"],
+        at=ts(T0),
+        code=case["code"],
+        suggestions=(suggestion,) if case["outcome"] == "accepted" else (),
+    )
     item = item.__class__(**{**item.__dict__, "reason_system": case["system"] if case["code"] else None})
     store.record_feedback(SERVICE, [item], ts(T0 + timedelta(minutes=1)))
     clock.now = T0 + timedelta(days=case["days"])
@@ -136,8 +150,11 @@ class FailingStore:
 @pytest.mark.parametrize("store_kind", ["failing", "unreachable postgres"])
 def test_storage_failure_never_breaks_the_card_service(store_kind: str, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="nmd_cds.feedback")
-    backend = FailingStore() if store_kind == "failing" else PostgresStore(
-        "postgresql://postgres@127.0.0.1:1/test", connect_timeout_s=1)
+    backend = (
+        FailingStore()
+        if store_kind == "failing"
+        else PostgresStore("postgresql://postgres@127.0.0.1:1/test", connect_timeout_s=1)
+    )
     ledger = _ledger(backend, Clock())
     issued = [(FIRST, card()), (finding(topic=Topic.VITAMIN_D), card())]
     out = ledger.filter_and_record(issued, patient_id="p", hook_instance="h", service_id=SERVICE)
@@ -159,3 +176,12 @@ def test_create_ledger_without_secret_warns_and_uses_a_random_key(tmp_path, monk
     assert (tmp_path / "var" / "fb.sqlite3").exists()  # created on first start
     first.store.close()
     second.store.close()
+
+
+def test_silencing_reasons_are_the_cards_override_reasons() -> None:
+    from service.cds_hooks.cards import OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS
+    from service.feedback import OVERRIDE_REASON_SYSTEM as FEEDBACK_SYSTEM
+    from service.feedback import SILENCING_REASONS
+
+    assert FEEDBACK_SYSTEM == OVERRIDE_REASON_SYSTEM
+    assert SILENCING_REASONS <= {r["code"] for r in OVERRIDE_REASONS}

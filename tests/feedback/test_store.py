@@ -55,8 +55,10 @@ def test_sqlite_file_and_parent_directory_created_in_wal_mode(tmp_path: Path) ->
 def test_feedback_round_trip(store) -> None:
     card = issued(suggestions=("s-1", "s-2"))
     record(store, card)
-    items = [fb(card.card_uuid, "accepted", code=None, suggestions=("s-2",)),
-             fb(card.card_uuid, "overridden", at="2026-01-06T00:00:00.000000Z", code="patient-declined")]
+    items = [
+        fb(card.card_uuid, "accepted", code=None, suggestions=("s-2",)),
+        fb(card.card_uuid, "overridden", at="2026-01-06T00:00:00.000000Z", code="patient-declined"),
+    ]
     assert store.record_feedback(SERVICE, items, NOW).stored == 2
     assert store.feedback_for([card.card_uuid]) == items
 
@@ -100,15 +102,21 @@ def test_feedback_for_cards_not_issued_is_rejected_and_nothing_stored(store, cas
     suggestions: tuple[str, ...] = ()
     if case == "other service":
         other = issued(card_uuid=bad_uuid)
-        store.issue("p1", [other.rec_key], NOW, lambda past: [other.__class__(**{**other.__dict__,
-                                                                               "service_id": "other"})])
+        store.issue(
+            "p1",
+            [other.rec_key],
+            NOW,
+            lambda past: [other.__class__(**{**other.__dict__, "service_id": "other"})],
+        )
     elif case == "withheld card":
         withheld = issued(card_uuid=bad_uuid)
         record(store, withheld.__class__(**{**withheld.__dict__, "suppressed_by": good.card_uuid}))
     elif case == "foreign suggestion":
         bad_uuid, suggestions = good.card_uuid, ("s-999",)
-    batch = [fb(good.card_uuid, "accepted", code=None, suggestions=("s-1",)),
-             fb(bad_uuid, "accepted", code=None, suggestions=suggestions or ("s-1",))]
+    batch = [
+        fb(good.card_uuid, "accepted", code=None, suggestions=("s-1",)),
+        fb(bad_uuid, "accepted", code=None, suggestions=suggestions or ("s-1",)),
+    ]
     with pytest.raises(UnknownCards) as info:
         store.record_feedback(SERVICE, batch, NOW)
     assert len(info.value.problems) == 1 and problem in info.value.problems[0]
@@ -128,7 +136,9 @@ def test_issue_reads_past_overrides_of_that_patient_and_recommendation_only(stor
     assert seen[0].reason_code == "already-done-elsewhere"
 
 
-@pytest.mark.parametrize("since, found", [("2026-01-05T09:59:59.000000Z", 1), ("2026-01-05T10:00:01.000000Z", 0)])
+@pytest.mark.parametrize(
+    "since, found", [("2026-01-05T09:59:59.000000Z", 1), ("2026-01-05T10:00:01.000000Z", 0)]
+)
 def test_issue_window_start(store, since: str, found: int) -> None:
     card = issued()
     record(store, card)
@@ -152,9 +162,18 @@ def test_report_rows_use_latest_outcome_within_range(store) -> None:
     day = datetime(2026, 1, 5, 12, tzinfo=UTC)
     a, b, outside = issued(issued_at=day), issued(issued_at=day), issued(issued_at=day - timedelta(days=40))
     record(store, a, b, outside)
-    store.record_feedback(SERVICE, [fb(a.card_uuid, at="2026-01-05T13:00:00.000000Z"),
-                                    fb(a.card_uuid, "accepted", at="2026-01-05T14:00:00.000000Z", code=None)], NOW)
-    rows = {r.card_uuid: r for r in store.report_rows("2026-01-01T00:00:00.000000Z", "2026-01-06T00:00:00.000000Z")}
+    store.record_feedback(
+        SERVICE,
+        [
+            fb(a.card_uuid, at="2026-01-05T13:00:00.000000Z"),
+            fb(a.card_uuid, "accepted", at="2026-01-05T14:00:00.000000Z", code=None),
+        ],
+        NOW,
+    )
+    rows = {
+        r.card_uuid: r
+        for r in store.report_rows("2026-01-01T00:00:00.000000Z", "2026-01-06T00:00:00.000000Z")
+    }
     assert set(rows) == {a.card_uuid, b.card_uuid}
     assert (rows[a.card_uuid].outcome, rows[b.card_uuid].outcome) == ("accepted", None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from service.fhir.build import build_summary
+from service.fhir.build import IntakeStats, build_summary, summarise
 from service.fhir.codes import CPT, ICD10CM, LOINC, RXNORM, SNOMED
 from service.fhir.summary import PatientSummary
 from service.rules.thresholds import load_thresholds
@@ -35,11 +35,23 @@ def qty(value: float, code: str | None, comparator: str | None = None, unit: str
     return q
 
 
-def obs(code: str | dict, value: object = None, unit: str | None = "kg", *, system: str = LOINC,
-        status: str = "final", when: str | None = "2024-01-10", id: str | None = None, **extra: object) -> dict:
+def obs(
+    code: str | dict,
+    value: object = None,
+    unit: str | None = "kg",
+    *,
+    system: str = LOINC,
+    status: str = "final",
+    when: str | None = "2024-01-10",
+    id: str | None = None,
+    **extra: object,
+) -> dict:
     r: dict = {
-        "resourceType": "Observation", "id": id or f"o{next(_ids)}", "status": status,
-        "code": code if isinstance(code, dict) else cc(system, code), "subject": {"reference": "Patient/p1"},
+        "resourceType": "Observation",
+        "id": id or f"o{next(_ids)}",
+        "status": status,
+        "code": code if isinstance(code, dict) else cc(system, code),
+        "subject": {"reference": "Patient/p1"},
     }
     if when is not None:
         r["effectiveDateTime"] = when
@@ -51,23 +63,45 @@ def obs(code: str | dict, value: object = None, unit: str | None = "kg", *, syst
     return r
 
 
-def cond(system: str, code: str, *, clinical: str | None = "active", verification: str | None = None,
-         onset: str | None = "2023-03-01", id: str | None = None, **extra: object) -> dict:
-    r: dict = {"resourceType": "Condition", "id": id or f"c{next(_ids)}", "code": cc(system, code),
-               "subject": {"reference": "Patient/p1"}}
+def cond(
+    system: str,
+    code: str,
+    *,
+    clinical: str | None = "active",
+    verification: str | None = None,
+    onset: str | None = "2023-03-01",
+    id: str | None = None,
+    **extra: object,
+) -> dict:
+    r: dict = {
+        "resourceType": "Condition",
+        "id": id or f"c{next(_ids)}",
+        "code": cc(system, code),
+        "subject": {"reference": "Patient/p1"},
+    }
     if clinical:
         r["clinicalStatus"] = cc("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical)
     if verification:
-        r["verificationStatus"] = cc("http://terminology.hl7.org/CodeSystem/condition-ver-status", verification)
+        r["verificationStatus"] = cc(
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status", verification
+        )
     if onset:
         r["onsetDateTime"] = onset
     r.update(extra)
     return r
 
 
-def run(*resources: object, today: date = TODAY, patient_id: str | None = None,
-        complete: frozenset[str] = frozenset()) -> PatientSummary:
+def run(
+    *resources: object,
+    today: date = TODAY,
+    patient_id: str | None = None,
+    complete: frozenset[str] = frozenset(),
+) -> PatientSummary:
     return build_summary(list(resources), today, THRESHOLDS, patient_id=patient_id, complete=complete)
+
+
+def stats(*resources: object, patient_id: str | None = None) -> tuple[PatientSummary, IntakeStats]:
+    return summarise(list(resources), TODAY, THRESHOLDS, patient_id=patient_id)
 
 
 def reasons(summary: PatientSummary) -> list[str]:

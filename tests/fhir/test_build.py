@@ -8,28 +8,47 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.fhir.build import build_summary, unbundle
+from service.fhir.build import build_summary, summarise, unbundle
 from service.fhir.summary import Concept
 from tests.fhir.helpers import THRESHOLDS, TODAY, cc, obs, reasons, run
 
-GARBAGE = [None, 1, "x", [], {}, {"resourceType": 5}, {"resourceType": ""}, {"resourceType": "Observation"},
-           {"resourceType": "Observation", "code": "oops", "status": "final"},
-           {"resourceType": "Observation", "status": "final", "code": {"coding": "no"}},
-           {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org",
-                                                                                  "code": "29463-7"}]},
-            "valueQuantity": {"value": "70", "code": "kg"}, "effectiveDateTime": "not a date"},
-           {"resourceType": "Observation", "id": "v", "status": "final", "effectiveDateTime": "2024-01-01",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-            "valueQuantity": {"value": 70, "code": "kg"}, "subject": "Patient/1"},  # invalid FHIR shape
-           {"resourceType": "Patient", "birthDate": 2001, "gender": ["male"]},
-           {"resourceType": "MedicationRequest", "medicationCodeableConcept": {"text": 5}},
-           {"resourceType": "Condition", "code": {"coding": [{"system": "http://snomed.info/sct", "code": None}]}}]
+GARBAGE = [
+    None,
+    1,
+    "x",
+    [],
+    {},
+    {"resourceType": 5},
+    {"resourceType": ""},
+    {"resourceType": "Observation"},
+    {"resourceType": "Observation", "code": "oops", "status": "final"},
+    {"resourceType": "Observation", "status": "final", "code": {"coding": "no"}},
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "valueQuantity": {"value": "70", "code": "kg"},
+        "effectiveDateTime": "not a date",
+    },
+    {
+        "resourceType": "Observation",
+        "id": "v",
+        "status": "final",
+        "effectiveDateTime": "2024-01-01",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "valueQuantity": {"value": 70, "code": "kg"},
+        "subject": "Patient/1",
+    },  # invalid FHIR shape
+    {"resourceType": "Patient", "birthDate": 2001, "gender": ["male"]},
+    {"resourceType": "MedicationRequest", "medicationCodeableConcept": {"text": 5}},
+    {"resourceType": "Condition", "code": {"coding": [{"system": "http://snomed.info/sct", "code": None}]}},
+]
 
 
 @pytest.mark.parametrize("raw", GARBAGE, ids=range(len(GARBAGE)))
 def test_garbage_is_dropped_not_raised(raw) -> None:
-    s = build_summary([raw], TODAY, THRESHOLDS, patient_id="p1")
-    assert s.measurements == () and len(s.dropped) >= 1
+    s, st = summarise([raw], TODAY, THRESHOLDS, patient_id="p1")
+    assert s.measurements == () and len(s.dropped) + sum(st.ignored.values()) == 1
     assert all(d.reason and len(d.reason) < 60 for d in s.dropped)
 
 
@@ -45,20 +64,68 @@ def test_non_iterable_input() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
-        ["resourceType", "status", "code", "coding", "system", "valueQuantity", "value", "effectiveDateTime",
-         "component", "subject", "reference", "clinicalStatus", "medicationCodeableConcept", "id", "entry",
-         "resource", "unit", "text", "conclusionCode", "identifier", "meta"]), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceType",
+                    "status",
+                    "code",
+                    "coding",
+                    "system",
+                    "valueQuantity",
+                    "value",
+                    "effectiveDateTime",
+                    "component",
+                    "subject",
+                    "reference",
+                    "clinicalStatus",
+                    "medicationCodeableConcept",
+                    "id",
+                    "entry",
+                    "resource",
+                    "unit",
+                    "text",
+                    "conclusionCode",
+                    "identifier",
+                    "meta",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=25,
 )
-resource_types = st.sampled_from(["Observation", "Condition", "MedicationRequest", "MedicationStatement",
-                                  "MedicationAdministration", "DiagnosticReport", "Procedure", "ServiceRequest",
-                                  "Patient", "ImagingStudy", "CarePlan", "Medication", "Bundle"])
+resource_types = st.sampled_from(
+    [
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "MedicationStatement",
+        "MedicationAdministration",
+        "DiagnosticReport",
+        "Procedure",
+        "ServiceRequest",
+        "Patient",
+        "ImagingStudy",
+        "CarePlan",
+        "Medication",
+        "Bundle",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.builds(lambda t, d: {**d, "resourceType": t} if isinstance(d, dict) else d, resource_types,
-                          json_values), max_size=5))
+@given(
+    st.lists(
+        st.builds(
+            lambda t, d: {**d, "resourceType": t} if isinstance(d, dict) else d, resource_types, json_values
+        ),
+        max_size=5,
+    )
+)
 def test_no_input_raises(resources) -> None:
     for r in resources:
         unbundle(r)
@@ -66,11 +133,16 @@ def test_no_input_raises(resources) -> None:
     assert len(s.dropped) + len(s.measurements) >= 0
 
 
-@pytest.mark.parametrize("subject, kept", [
-    ({"reference": "Patient/p1"}, True), ({"reference": "Patient/p2"}, False),
-    ({"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}, True),
-    ({"reference": "urn:uuid:p1"}, True), (None, True),
-])
+@pytest.mark.parametrize(
+    "subject, kept",
+    [
+        ({"reference": "Patient/p1"}, True),
+        ({"reference": "Patient/p2"}, False),
+        ({"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}, True),
+        ({"reference": "urn:uuid:p1"}, True),
+        (None, True),
+    ],
+)
 def test_other_patients_dropped(subject, kept) -> None:
     o = obs("29463-7", 30, "kg")
     if subject is None:
@@ -82,13 +154,16 @@ def test_other_patients_dropped(subject, kept) -> None:
     assert kept or reasons(s) == ["other patient"]
 
 
-@pytest.mark.parametrize("patient, sex, birth, deceased", [
-    ({"gender": "female", "birthDate": "2010-02-03"}, "female", date(2010, 2, 3), False),
-    ({"gender": "unknown", "birthDate": "2010"}, None, date(2010, 1, 1), False),
-    ({"gender": "male", "deceasedBoolean": True}, "male", None, True),
-    ({"gender": "male", "deceasedDateTime": "2024-01-01"}, "male", None, True),
-    ({"gender": "male", "deceasedBoolean": False}, "male", None, False),
-])
+@pytest.mark.parametrize(
+    "patient, sex, birth, deceased",
+    [
+        ({"gender": "female", "birthDate": "2010-02-03"}, "female", date(2010, 2, 3), False),
+        ({"gender": "unknown", "birthDate": "2010"}, None, date(2010, 1, 1), False),
+        ({"gender": "male", "deceasedBoolean": True}, "male", None, True),
+        ({"gender": "male", "deceasedDateTime": "2024-01-01"}, "male", None, True),
+        ({"gender": "male", "deceasedBoolean": False}, "male", None, False),
+    ],
+)
 def test_patient_facts(patient, sex, birth, deceased) -> None:
     s = run({"resourceType": "Patient", "id": "p1", **patient}, patient_id="p1")
     assert (s.sex, s.birth_date, s.deceased, s.patient_id) == (sex, birth, deceased, "p1")
@@ -97,23 +172,42 @@ def test_patient_facts(patient, sex, birth, deceased) -> None:
 def test_unbundle() -> None:
     o = obs("29463-7", 30, "kg")
     outcome = {"resourceType": "OperationOutcome", "issue": []}
-    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [
-        {"resource": o, "search": {"mode": "match"}}, {"resource": outcome, "search": {"mode": "outcome"}},
-        {"fullUrl": "x"}, "junk", {"resource": "junk"}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": o, "search": {"mode": "match"}},
+            {"resource": outcome, "search": {"mode": "outcome"}},
+            {"fullUrl": "x"},
+            "junk",
+            {"resource": "junk"},
+        ],
+    }
     assert unbundle(bundle) == [o]
     assert unbundle(o) == [o]
     assert unbundle(None) == [] and unbundle([o]) == [] and unbundle({"entry": []}) == []
     assert unbundle({"resourceType": "Bundle", "entry": "x"}) == []
 
 
-@pytest.mark.parametrize("plan, expected", [  # edge case 16
-    ({"status": "active", "title": "Weight management plan (dietitian)"}, True),
-    ({"status": "completed", "title": "Weight management plan"}, False),
-    ({"status": "active", "category": [cc("x", "y", "Weight management")]}, True),
-    ({"status": "active", "title": "Asthma plan"}, False),
-])
+@pytest.mark.parametrize(
+    "plan, expected",
+    [  # edge case 16
+        ({"status": "active", "title": "Weight management plan (dietitian)"}, True),
+        ({"status": "completed", "title": "Weight management plan"}, False),
+        ({"status": "active", "category": [cc("x", "y", "Weight management")]}, True),
+        ({"status": "active", "title": "Asthma plan"}, False),
+    ],
+)
 def test_weight_management_plan(plan, expected) -> None:
-    s = run({"resourceType": "CarePlan", "id": "cp", "intent": "plan", "subject": {"reference": "Patient/p1"}, **plan})
+    s = run(
+        {
+            "resourceType": "CarePlan",
+            "id": "cp",
+            "intent": "plan",
+            "subject": {"reference": "Patient/p1"},
+            **plan,
+        }
+    )
     assert s.weight_management_plan is expected
 
 

@@ -21,14 +21,32 @@ from service.rules.thresholds import load_thresholds
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / ".cache" / "fhir-r4-examples" / "package"
 SYNTHEA = REPO / ".." / "shared" / "fhir-data" / "synthea"
-TYPES = ("Observation", "Condition", "MedicationRequest", "MedicationStatement", "DiagnosticReport", "Patient")
+TYPES = (
+    "Observation",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "DiagnosticReport",
+    "Patient",
+    "MedicationAdministration",
+    "Medication",
+    "Procedure",
+    "ServiceRequest",
+    "ImagingStudy",
+    "CarePlan",
+)
 TODAY = date(2020, 6, 1)
 
 
-def _report(label: str, total: int, used: int, dropped: Counter) -> None:
-    print(f"\n{label}: {total} resources, {used} used, {sum(dropped.values())} dropped entries")
+def _report(label: str, total: int, used: int, dropped: Counter, ignored: Counter) -> None:
+    print(
+        f"\n{label}: {total} resources, {used} used, {sum(ignored.values())} out of scope, "
+        f"{sum(dropped.values())} dropped entries"
+    )
     for reason, n in dropped.most_common():
-        print(f"  {n:5d}  {reason}")
+        print(f"  {n:5d}  dropped: {reason}")
+    for reason, n in ignored.most_common():
+        print(f"  {n:5d}  out of scope: {reason}")
 
 
 def test_official_examples_pass_through_build_summary() -> None:
@@ -41,20 +59,23 @@ def test_official_examples_pass_through_build_summary() -> None:
     files = sorted(p for t in TYPES for p in EXAMPLES.glob(f"{t}-*.json"))
     assert len(files) > 100
     dropped: Counter[str] = Counter()
+    ignored: Counter[str] = Counter()
     used = 0
     measurements = 0
     for path in files:
         resource = json.loads(path.read_text(encoding="utf-8"))
-        summary, n_used = summarise([resource], TODAY, thresholds)  # one at a time: each its own patient
-        used += n_used
+        summary, stats = summarise([resource], TODAY, thresholds)  # one at a time: each its own patient
+        used += stats.used
+        ignored.update(stats.ignored)
         measurements += len(summary.measurements)
         dropped.update(d.reason for d in summary.dropped)
-    _report("FHIR R4 examples", len(files), used, dropped)
+    _report("FHIR R4 examples", len(files), used, dropped, ignored)
     print(f"  measurements: {measurements}")
     assert used >= 25  # 22 patients plus the few in-scope observations and medications
     assert measurements >= 2
-    assert dropped["code not used"] > 20  # most example Observations are outside this service's scope
-    assert used + sum(dropped.values()) >= len(files)  # every resource accounted for
+    assert ignored["code not used"] > 20  # most example Observations are outside this service's scope
+    assert dropped["no date"] == 1  # Observation/bmd has no effective[x] nor issued
+    assert used + sum(ignored.values()) + sum(dropped.values()) >= len(files)  # every resource accounted for
 
 
 def test_official_examples_units_and_dxa() -> None:
@@ -75,12 +96,15 @@ def test_synthea_patients_pass_through_build_summary(path: Path) -> None:
     bundle = json.loads(path.read_text(encoding="utf-8"))
     resources = unbundle(bundle)
     patient = next(r for r in resources if r["resourceType"] == "Patient")
-    summary, used = summarise(resources, TODAY, load_thresholds(), patient_id=patient["id"])
+    summary, stats = summarise(resources, TODAY, load_thresholds(), patient_id=patient["id"])
     dropped = Counter(d.reason for d in summary.dropped)
-    _report(f"Synthea {path.name[:30]}", len(resources), used, dropped)
+    _report(f"Synthea {path.name[:30]}", len(resources), stats.used, dropped, stats.ignored)
     assert summary.birth_date is not None and summary.sex in ("male", "female")
     assert len(summary.series(Concept.WEIGHT)) >= 5 and len(summary.series(Concept.HEIGHT)) >= 1
-    assert used + len({d.source for d in summary.dropped}) >= len(resources)
+    assert stats.used >= 10 and stats.ignored["resource type not used"] > 0
+    assert stats.used + sum(stats.ignored.values()) + len({d.source for d in summary.dropped}) >= len(
+        resources
+    )
     assert dropped["other patient"] == 0
 
 

@@ -7,20 +7,23 @@ from datetime import date
 import pytest
 
 from service.fhir.summary import AgeBand, Concept, Site
-from tests.fhir.helpers import LOINC, SNOMED, cc, obs, qty, reasons, run
+from tests.fhir.helpers import LOINC, SNOMED, cc, obs, qty, reasons, run, stats
 
 
-@pytest.mark.parametrize("status, kept, preliminary, reason", [  # edge case 1
-    ("final", True, False, None),
-    ("amended", True, False, None),
-    ("corrected", True, False, None),
-    ("preliminary", True, True, None),
-    ("entered-in-error", False, False, "status entered-in-error"),
-    ("cancelled", False, False, "status cancelled"),
-    ("registered", False, False, "status registered"),
-    ("unknown", False, False, "status unknown"),
-    ("bogus", False, False, "unusable status"),
-])
+@pytest.mark.parametrize(
+    "status, kept, preliminary, reason",
+    [  # edge case 1
+        ("final", True, False, None),
+        ("amended", True, False, None),
+        ("corrected", True, False, None),
+        ("preliminary", True, True, None),
+        ("entered-in-error", False, False, "status entered-in-error"),
+        ("cancelled", False, False, "status cancelled"),
+        ("registered", False, False, "status registered"),
+        ("unknown", False, False, "status unknown"),
+        ("bogus", False, False, "unusable status"),
+    ],
+)
 def test_observation_status(status, kept, preliminary, reason) -> None:
     s = run(obs("62292-8", 12, "ng/mL", status=status))
     m = s.latest(Concept.VITAMIN_D_25OH)
@@ -46,22 +49,36 @@ def test_same_resource_twice_is_used_once() -> None:
     assert len(s.series(Concept.WEIGHT)) == 1 and reasons(s) == ["superseded or duplicate"]
 
 
-@pytest.mark.parametrize("resource, reason", [  # edge cases 5, 6
-    (obs("62292-8", None, dataAbsentReason=cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error")),
-     "data absent"),
-    (obs("62292-8", 12, "ng/mL", dataAbsentReason=cc("x", "masked")), "data absent"),
-    (obs("62292-8", None), "no value"),
-    (obs("62292-8", None, valueString="<10 ng/mL"), "value is not a quantity"),
-    (obs("62292-8", None, valueQuantity={"unit": "ng/mL"}), "no numeric value"),
-    (obs("62292-8", None, valueQuantity={"value": 3, "comparator": "ad", "code": "ng/mL"}), "unsupported comparator"),
-    (obs("62292-8", 12, "ng/mL", when=None), "no date"),
-])
+@pytest.mark.parametrize(
+    "resource, reason",
+    [  # edge cases 5, 6
+        (
+            obs(
+                "62292-8",
+                None,
+                dataAbsentReason=cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error"),
+            ),
+            "data absent",
+        ),
+        (obs("62292-8", 12, "ng/mL", dataAbsentReason=cc("x", "masked")), "data absent"),
+        (obs("62292-8", None), "no value"),
+        (obs("62292-8", None, valueString="<10 ng/mL"), "value is not a quantity"),
+        (obs("62292-8", None, valueQuantity={"unit": "ng/mL"}), "no numeric value"),
+        (
+            obs("62292-8", None, valueQuantity={"value": 3, "comparator": "ad", "code": "ng/mL"}),
+            "unsupported comparator",
+        ),
+        (obs("62292-8", 12, "ng/mL", when=None), "no date"),
+    ],
+)
 def test_no_value_no_measurement(resource, reason) -> None:
     s = run(resource)
     assert s.measurements == () and reasons(s) == [reason]
 
 
-@pytest.mark.parametrize("comparator, unit, value", [("<", "ng/mL", 10.0), ("<=", "nmol/L", 8.0), (">", "ng/mL", 150.0)])
+@pytest.mark.parametrize(
+    "comparator, unit, value", [("<", "ng/mL", 10.0), ("<=", "nmol/L", 8.0), (">", "ng/mL", 150.0)]
+)
 def test_comparator_kept_as_bound(comparator, unit, value) -> None:  # edge case 6
     raw = value * 2.496 if unit == "nmol/L" else value
     s = run(obs("62292-8", None, valueQuantity=qty(raw, unit, comparator)))
@@ -69,13 +86,16 @@ def test_comparator_kept_as_bound(comparator, unit, value) -> None:  # edge case
     assert m is not None and m.comparator == comparator and m.value == pytest.approx(value)
 
 
-@pytest.mark.parametrize("loinc, value, unit, concept, expected", [  # edge case 8
-    ("19870-5", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
-    ("19868-9", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
-    ("19867-1", 35, "%", Concept.VC_PCT_PREDICTED, 35.0),
-    ("19870-5", 1.4, "L", Concept.FVC, 1.4),
-    ("19872-1", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
-])
+@pytest.mark.parametrize(
+    "loinc, value, unit, concept, expected",
+    [  # edge case 8
+        ("19870-5", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
+        ("19868-9", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
+        ("19867-1", 35, "%", Concept.VC_PCT_PREDICTED, 35.0),
+        ("19870-5", 1.4, "L", Concept.FVC, 1.4),
+        ("19872-1", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
+    ],
+)
 def test_fvc_percent_under_volume_code(loinc, value, unit, concept, expected) -> None:
     s = run(obs(loinc, value, unit))
     assert [(m.concept, m.value) for m in s.measurements] == [(concept, expected)]
@@ -86,32 +106,38 @@ def test_percent_never_becomes_litres() -> None:
     assert s.measurements == () and reasons(s) == ["unknown unit '%'"]
 
 
-@pytest.mark.parametrize("loinc, value, unit, kept", [  # edge case 9: code is king, check plausibility
-    ("38267-1", -2.4, "{T-score}", True),
-    ("38267-1", -7.1, "{T-score}", False),
-    ("85394-5", 5.5, None, False),
-    ("24966-4", 0.85, "g/cm2", True),
-    ("24966-4", 85, "g/cm2", False),
-    ("24966-4", 0.1, "g/cm2", False),
-    ("29463-7", 7000, "kg", False),
-    ("8302-2", -4, "cm", False),
-])
+@pytest.mark.parametrize(
+    "loinc, value, unit, kept",
+    [  # edge case 9: code is king, check plausibility
+        ("38267-1", -2.4, "{T-score}", True),
+        ("38267-1", -7.1, "{T-score}", False),
+        ("85394-5", 5.5, None, False),
+        ("24966-4", 0.85, "g/cm2", True),
+        ("24966-4", 85, "g/cm2", False),
+        ("24966-4", 0.1, "g/cm2", False),
+        ("29463-7", 7000, "kg", False),
+        ("8302-2", -4, "cm", False),
+    ],
+)
 def test_plausibility(loinc, value, unit, kept) -> None:
     s = run(obs(loinc, value, unit))
     assert bool(s.measurements) == kept
     assert kept or reasons(s)[0].startswith("implausible")
 
 
-@pytest.mark.parametrize("loinc, body_site, site, side", [  # edge case 10, §3.1
-    ("46278-8", None, Site.TOTAL_HIP, "left"),
-    ("46279-6", None, Site.TOTAL_HIP, "right"),
-    ("38261-4", {"text": "Right hip"}, Site.TOTAL_HIP, "right"),
-    ("24701-5", cc(SNOMED, "71341001:272741003=7771000", text="Left Femur"), Site.FEMORAL_NECK, "left"),
-    ("24701-5", {"text": "lateral distal femur, left"}, Site.DISTAL_FEMUR, "left"),
-    ("46383-6", {"text": "Total body less head"}, Site.TOTAL_BODY, None),
-    ("46383-6", None, Site.OTHER, None),
-    ("24966-4", None, Site.LUMBAR_SPINE, None),
-])
+@pytest.mark.parametrize(
+    "loinc, body_site, site, side",
+    [  # edge case 10, §3.1
+        ("46278-8", None, Site.TOTAL_HIP, "left"),
+        ("46279-6", None, Site.TOTAL_HIP, "right"),
+        ("38261-4", {"text": "Right hip"}, Site.TOTAL_HIP, "right"),
+        ("24701-5", cc(SNOMED, "71341001:272741003=7771000", text="Left Femur"), Site.FEMORAL_NECK, "left"),
+        ("24701-5", {"text": "lateral distal femur, left"}, Site.DISTAL_FEMUR, "left"),
+        ("46383-6", {"text": "Total body less head"}, Site.TOTAL_BODY, None),
+        ("46383-6", None, Site.OTHER, None),
+        ("24966-4", None, Site.LUMBAR_SPINE, None),
+    ],
+)
 def test_dxa_site_and_laterality(loinc, body_site, site, side) -> None:
     extra = {"bodySite": body_site} if body_site else {}
     s = run(obs(loinc, 0.7, "g/cm2", **extra))
@@ -122,16 +148,21 @@ def test_dxa_site_and_laterality(loinc, body_site, site, side) -> None:
 def test_both_hips_kept_for_lowest_site_rule() -> None:  # edge case 10
     s = run(obs("46278-8", 0.61, "g/cm2"), obs("46279-6", 0.58, "g/cm2"))
     assert sorted((m.laterality, m.value) for m in s.series(Concept.BMD, Site.TOTAL_HIP)) == [
-        ("left", 0.61), ("right", 0.58)]
+        ("left", 0.61),
+        ("right", 0.58),
+    ]
 
 
-@pytest.mark.parametrize("birth, measured, band", [  # edge cases 11, 12: age at the test date
-    ("2015-01-01", "2019-12-31", AgeBand.UNDER_5),
-    ("2015-01-01", "2020-01-02", AgeBand.CHILD),
-    ("2004-01-01", "2023-12-30", AgeBand.CHILD),
-    ("2004-01-01", "2024-01-02", AgeBand.ADULT_UNDER_50),
-    ("1970-01-01", "2024-01-02", AgeBand.ADULT_50_PLUS),
-])
+@pytest.mark.parametrize(
+    "birth, measured, band",
+    [  # edge cases 11, 12: age at the test date
+        ("2015-01-01", "2019-12-31", AgeBand.UNDER_5),
+        ("2015-01-01", "2020-01-02", AgeBand.CHILD),
+        ("2004-01-01", "2023-12-30", AgeBand.CHILD),
+        ("2004-01-01", "2024-01-02", AgeBand.ADULT_UNDER_50),
+        ("1970-01-01", "2024-01-02", AgeBand.ADULT_50_PLUS),
+    ],
+)
 def test_age_band_at_measurement_date(birth, measured, band) -> None:
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": birth, "gender": "male"}
     s = run(patient, obs("38267-1", -2.6, "{T-score}", when=measured))
@@ -139,24 +170,32 @@ def test_age_band_at_measurement_date(birth, measured, band) -> None:
     assert t is not None and s.age_band(t.when) is band
 
 
-@pytest.mark.parametrize("extra, estimated", [  # edge case 14
-    ({}, False),
-    ({"method": {"text": "Estimated from ulna length"}}, True),
-    ({"method": {"text": "arm span"}}, True),
-    ({"note": [{"text": "knee height derived"}]}, True),
-])
+@pytest.mark.parametrize(
+    "extra, estimated",
+    [  # edge case 14
+        ({}, False),
+        ({"method": {"text": "Estimated from ulna length"}}, True),
+        ({"method": {"text": "arm span"}}, True),
+        ({"note": [{"text": "knee height derived"}]}, True),
+    ],
+)
 def test_estimated_height(extra, estimated) -> None:
     s = run(obs("8302-2", 120, "cm", **extra))
     m = s.latest(Concept.HEIGHT)
     assert m is not None and m.estimated is estimated
 
 
-@pytest.mark.parametrize("resource, concept", [  # §1.7, edge case 15
-    (obs("29463-7", 60, "kg", note=[{"text": "Usual weight per patient"}]), Concept.USUAL_WEIGHT),
-    (obs({"coding": [{"system": "urn:local", "code": "UW"}], "text": "Pre-illness weight"}, 60, "kg"),
-     Concept.USUAL_WEIGHT),
-    (obs("29463-7", 60, "kg"), Concept.WEIGHT),
-])
+@pytest.mark.parametrize(
+    "resource, concept",
+    [  # §1.7, edge case 15
+        (obs("29463-7", 60, "kg", note=[{"text": "Usual weight per patient"}]), Concept.USUAL_WEIGHT),
+        (
+            obs({"coding": [{"system": "urn:local", "code": "UW"}], "text": "Pre-illness weight"}, 60, "kg"),
+            Concept.USUAL_WEIGHT,
+        ),
+        (obs("29463-7", 60, "kg"), Concept.WEIGHT),
+    ],
+)
 def test_usual_weight(resource, concept) -> None:
     s = run(resource)
     assert [m.concept for m in s.measurements] == [concept]
@@ -164,8 +203,11 @@ def test_usual_weight(resource, concept) -> None:
 
 
 def test_usual_weight_from_prior_maximum() -> None:  # edge case 15
-    s = run(obs("29463-7", 64, "kg", when="2024-01-01"), obs("29463-7", 66, "kg", when="2024-02-01"),
-            obs("29463-7", 60, "kg", when="2024-05-01"))
+    s = run(
+        obs("29463-7", 64, "kg", when="2024-01-01"),
+        obs("29463-7", 66, "kg", when="2024-02-01"),
+        obs("29463-7", 60, "kg", when="2024-05-01"),
+    )
     current = s.latest(Concept.WEIGHT)
     assert current is not None and current.value == 60
     usual = s.usual_weight(current, lookback_days=183, min_span_days=14)
@@ -173,47 +215,82 @@ def test_usual_weight_from_prior_maximum() -> None:  # edge case 15
     assert s.usual_weight(s.series(Concept.WEIGHT)[0], 183, 14) is None  # one weight: no trend
 
 
-@pytest.mark.parametrize("when_fields, expected", [  # edge case 24 (and 17: dates are what staleness reads)
-    ({"effectiveDateTime": "2023-05-04T10:00:00Z"}, date(2023, 5, 4)),
-    ({"effectiveDateTime": "2023-05-04T22:30:00-05:00"}, date(2023, 5, 5)),  # compared in UTC
-    ({"effectiveDateTime": "2023-05-04"}, date(2023, 5, 4)),
-    ({"effectiveDateTime": "2023-05"}, date(2023, 5, 1)),
-    ({"effectiveDateTime": "2023"}, date(2023, 1, 1)),
-    ({"effectivePeriod": {"start": "2023-02-01", "end": "2023-02-03"}}, date(2023, 2, 1)),
-    ({"effectiveInstant": "2023-03-01T00:00:00.000+00:00"}, date(2023, 3, 1)),
-    ({"issued": "2023-06-07T08:00:00Z"}, date(2023, 6, 7)),
-    ({"effectiveTiming": {"event": ["2023-01-01"]}, "issued": "2023-06-07T08:00:00Z"}, date(2023, 6, 7)),
-])
+@pytest.mark.parametrize(
+    "when_fields, expected",
+    [  # edge case 24 (and 17: dates are what staleness reads)
+        ({"effectiveDateTime": "2023-05-04T10:00:00Z"}, date(2023, 5, 4)),
+        ({"effectiveDateTime": "2023-05-04T22:30:00-05:00"}, date(2023, 5, 5)),  # compared in UTC
+        ({"effectiveDateTime": "2023-05-04"}, date(2023, 5, 4)),
+        ({"effectiveDateTime": "2023-05"}, date(2023, 5, 1)),
+        ({"effectiveDateTime": "2023"}, date(2023, 1, 1)),
+        ({"effectivePeriod": {"start": "2023-02-01", "end": "2023-02-03"}}, date(2023, 2, 1)),
+        ({"effectiveInstant": "2023-03-01T00:00:00.000+00:00"}, date(2023, 3, 1)),
+        ({"issued": "2023-06-07T08:00:00Z"}, date(2023, 6, 7)),
+        ({"effectiveTiming": {"event": ["2023-01-01"]}, "issued": "2023-06-07T08:00:00Z"}, date(2023, 6, 7)),
+    ],
+)
 def test_effective_date(when_fields, expected) -> None:
     s = run(obs("29463-7", 30, "kg", when=None, **when_fields))
     assert [m.when for m in s.measurements] == [expected]
 
 
 def test_dxa_panel_components_and_height_adjusted_z() -> None:
-    panel = obs("38269-7", None, component=[
-        {"code": cc(LOINC, "24966-4"), "valueQuantity": qty(0.55, "g/cm2")},
-        {"code": cc(LOINC, "85394-5", text="Height-adjusted Z-score (HAZ)"), "valueQuantity": qty(-2.3, "{Z-score}")},
-        {"code": cc(LOINC, "38267-1"), "dataAbsentReason": cc("x", "not-applicable")},
-        {"code": cc(LOINC, "99999-9"), "valueQuantity": qty(1, "1")},
-    ], method={"text": "height-adjusted"})
+    panel = obs(
+        "38269-7",
+        None,
+        component=[
+            {"code": cc(LOINC, "24966-4"), "valueQuantity": qty(0.55, "g/cm2")},
+            {
+                "code": cc(LOINC, "85394-5", text="Height-adjusted Z-score (HAZ)"),
+                "valueQuantity": qty(-2.3, "{Z-score}"),
+            },
+            {"code": cc(LOINC, "38267-1"), "dataAbsentReason": cc("x", "not-applicable")},
+            {"code": cc(LOINC, "99999-9"), "valueQuantity": qty(1, "1")},
+        ],
+        method={"text": "height-adjusted"},
+    )
     s = run(panel)
     assert sorted(m.concept for m in s.measurements) == [Concept.BMD, Concept.Z_SCORE]
     assert s.latest(Concept.Z_SCORE).height_adjusted  # type: ignore[union-attr]
     assert reasons(s) == ["data absent"]
 
 
-@pytest.mark.parametrize("code, system, concept", [  # §3.5 SNOMED observables; §3.2 creatinine/cystatin (20)
-    ("50834005", SNOMED, Concept.FVC),
-    ("445210000", SNOMED, Concept.FVC_PCT_PREDICTED),
-    ("33863-2", LOINC, Concept.CYSTATIN_C),
-    ("2160-0", LOINC, Concept.CREATININE),
-])
+@pytest.mark.parametrize(
+    "code, system, concept",
+    [  # §3.5 SNOMED observables; §3.2 creatinine/cystatin (20)
+        ("50834005", SNOMED, Concept.FVC),
+        ("445210000", SNOMED, Concept.FVC_PCT_PREDICTED),
+        ("33863-2", LOINC, Concept.CYSTATIN_C),
+        ("2160-0", LOINC, Concept.CREATININE),
+    ],
+)
 def test_other_codes(code, system, concept) -> None:
     unit = {"445210000": "%", "33863-2": "mg/L", "2160-0": "mg/dL"}.get(code, "L")
     s = run(obs(code, 1.0, unit, system=system))
     assert [m.concept for m in s.measurements] == [concept]
 
 
-def test_irrelevant_observations_are_dropped_cheaply() -> None:
-    s = run(*[obs("8867-4", 80, "/min") for _ in range(50)])  # heart rate: not used by this service
-    assert s.measurements == () and reasons(s) == ["code not used"] * 50
+def test_out_of_scope_observations_are_ignored_not_dropped() -> None:
+    irrelevant = [obs("8867-4", 80, "/min") for _ in range(50)]  # heart rate: not used by this service
+    irrelevant.append(obs("8867-4", 80, "/min", status="entered-in-error"))
+    s, st = stats(*irrelevant)
+    assert s.measurements == () and s.dropped == ()
+    assert st.ignored == {"code not used": 51} and st.used == 0
+
+
+@pytest.mark.parametrize(
+    "birth, measured, band",
+    [  # the 20th birthday itself, leap-year births
+        ("2003-06-02", "2023-06-01", AgeBand.CHILD),
+        ("2003-06-02", "2023-06-02", AgeBand.ADULT_UNDER_50),
+        ("2004-02-29", "2024-02-28", AgeBand.CHILD),
+        ("2004-02-29", "2024-02-29", AgeBand.ADULT_UNDER_50),
+        ("2021-03-01", "2026-03-01", AgeBand.CHILD),  # 1826 days: days/365.25 said "under 5" (bug fixed)
+        ("2021-03-01", "2026-02-28", AgeBand.UNDER_5),
+    ],
+)
+def test_age_band_on_birthdays(birth, measured, band) -> None:
+    s = run(
+        {"resourceType": "Patient", "id": "p1", "birthDate": birth}, obs("85394-5", -1, None, when=measured)
+    )
+    assert s.age_band(s.measurements[0].when) is band

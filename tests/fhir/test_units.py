@@ -52,27 +52,33 @@ def test_conversion_to_canonical_unit(loinc, value, unit, concept, expected) -> 
     assert m.unit == CANONICAL_UNITS[concept]
 
 
-@pytest.mark.parametrize("loinc, value, unit, reason", [
-    ("29463-7", 11, "[stone_av]", "unknown unit '[stone_av]'"),
-    ("29463-7", 70, None, "missing unit"),
-    ("8302-2", 150, "kg", "unknown unit 'kg'"),
-    ("62292-8", 20, "mg/dL", "unknown unit 'mg/dL'"),
-    ("24966-4", 0.8, None, "missing unit"),
-    ("38263-0", 0.8, "g/cm2", "unknown unit 'g/cm2'"),  # "femoral neck BMD" under a T-score code (§3.1)
-])
+@pytest.mark.parametrize(
+    "loinc, value, unit, reason",
+    [
+        ("29463-7", 11, "[stone_av]", "unknown unit '[stone_av]'"),
+        ("29463-7", 70, None, "missing unit"),
+        ("8302-2", 150, "kg", "unknown unit 'kg'"),
+        ("62292-8", 20, "mg/dL", "unknown unit 'mg/dL'"),
+        ("24966-4", 0.8, None, "missing unit"),
+        ("38263-0", 0.8, "g/cm2", "unknown unit 'g/cm2'"),  # "femoral neck BMD" under a T-score code (§3.1)
+    ],
+)
 def test_missing_or_unknown_unit_is_dropped_never_guessed(loinc, value, unit, reason) -> None:
     s = run(obs(loinc, value, unit))
     assert s.measurements == ()
     assert reasons(s) == [reason]
 
 
-@pytest.mark.parametrize("quantity, expected", [
-    (qty(1, "[lb_av]", unit="lbs"), "[lb_av]"),  # the UCUM code wins over the human unit
-    ({"value": 1, "unit": "kg"}, "kg"),  # no code: a unit text that is a UCUM code
-    ({"value": 1, "unit": "lbs"}, "lbs"),  # no code and not UCUM: later "unknown unit"
-    ({"value": 1, "system": "http://example.org/units", "code": "x", "unit": "kg"}, "kg"),
-    ({"value": 1}, None),
-])
+@pytest.mark.parametrize(
+    "quantity, expected",
+    [
+        (qty(1, "[lb_av]", unit="lbs"), "[lb_av]"),  # the UCUM code wins over the human unit
+        ({"value": 1, "unit": "kg"}, "kg"),  # no code: a unit text that is a UCUM code
+        ({"value": 1, "unit": "lbs"}, "lbs"),  # no code and not UCUM: later "unknown unit"
+        ({"value": 1, "system": "http://example.org/units", "code": "x", "unit": "kg"}, "kg"),
+        ({"value": 1}, None),
+    ],
+)
 def test_unit_of_quantity(quantity, expected) -> None:
     assert unit_of(quantity) == expected
 

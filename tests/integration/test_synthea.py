@@ -49,6 +49,9 @@ def prepare(path: Path) -> tuple[str, list[dict]]:
     delta = (TODAY - timedelta(days=10)) - latest
     resources = [shift_dates(r, delta, types) for r in resources]
     patient = next(r for r in resources if r["resourceType"] == "Patient")
+    # Some Synthea patients died years ago; deceased patients rightly get no cards, so keep them alive.
+    for key in [k for k in patient if k.startswith("deceased")]:
+        del patient[key]
     resources.append(b.condition(f"nmd-{patient['id'][:8]}", "86044005", pid=patient["id"],
                                  onset=(TODAY - timedelta(days=400)).isoformat()))
     return patient["id"], resources

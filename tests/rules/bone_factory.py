@@ -28,7 +28,7 @@ def _src(kind: str = "Observation") -> str:
     return f"{kind}/{next(_ids)}"
 
 
-def patient(age: float = 12, sex: str = "male", dx: Nmd | None = Nmd.DMD, *facts, **kw) -> PatientSummary:
+def patient(age: float = 12, sex: str = "male", *facts, dx: Nmd | None = Nmd.DMD, **kw) -> PatientSummary:
     """A patient aged ``age`` years today; ``facts`` are Measurements/Fractures/... (tuples are flattened)."""
     flat = [f for x in facts for f in (x if isinstance(x, tuple | list) else (x,))]
     by = {t: tuple(f for f in flat if isinstance(f, t)) for t in

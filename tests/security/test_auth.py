@@ -205,3 +205,30 @@ def test_rotated_key_is_picked_up_on_unknown_kid_but_refreshes_are_rate_limited(
     assert "kid not found" in reason_of(auth, t.bearer(t.token(new_key)))
     now[0] += 30
     auth.verify(t.bearer(t.token(new_key)), t.AUD)
+
+
+@pytest.mark.parametrize(
+    "jwk, kept",
+    [
+        ({"kty": "EC", "kid": "a", "crv": "P-256", "x": "x", "y": "y"}, True),
+        ({"kty": "RSA", "kid": "a", "n": "n", "e": "AQAB", "use": "sig"}, True),
+        ({"kty": "oct", "kid": "a", "k": "c2VjcmV0"}, False),  # symmetric: never a client key
+        ({"kty": "EC", "kid": "a", "crv": "P-256", "x": "x", "y": "y", "d": "d"}, False),  # private key published
+        ({"kty": "RSA", "kid": "a", "n": "n", "e": "AQAB", "use": "enc"}, False),
+        ({"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}, False),  # no kid
+    ],
+)
+def test_only_public_signature_keys_are_taken_from_a_key_set(jwk, kept):
+    from service.security.jwks import parse_jwks
+
+    assert ("a" in parse_jwks(json.dumps({"keys": [jwk]}).encode())) is kept
+
+
+@responses.activate
+def test_unreachable_jku_gives_401_and_is_not_hammered(tmp_path):
+    path = t.write_issuers(tmp_path / "i.json", {t.ISS: {"jku_allowlist": [OTHER_JKU]}})
+    responses.get(OTHER_JKU, status=503)
+    auth = Authenticator(Settings(trusted_issuers_file=str(path)))
+    for _ in range(5):
+        assert "kid not found" in reason_of(auth, t.bearer(t.token(t.key("RS384"), {"jku": OTHER_JKU})))
+    assert len(responses.calls) == 1
