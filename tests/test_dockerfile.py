@@ -36,11 +36,12 @@ def test_dockerfile_basics():
     assert "/healthz" in dockerfile_instruction("HEALTHCHECK")
 
 
-def test_image_start_command_serves_health_and_requires_auth():
+def test_image_start_command_serves_health_and_requires_auth(tmp_path):
     cmd = json.loads(dockerfile_instruction("CMD"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
     env.update(NMD_CDS_HOST="127.0.0.1", NMD_CDS_PORT=str(port), NMD_CDS_WORKERS="1",
+               NMD_CDS_SQLITE_PATH=str(tmp_path / "feedback.sqlite3"),
                PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -50,7 +51,7 @@ def test_image_start_command_serves_health_and_requires_auth():
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                     assert json.load(resp) == {"status": "ok"}
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):
                 assert proc.poll() is None, proc.stdout.read().decode()
                 assert time.monotonic() < deadline, "service did not start within 30 s"
                 time.sleep(0.2)

@@ -16,9 +16,12 @@ from service.rules.core import Evidence, Finding, Indicator, RuleContext, Sugges
 
 OPEN = frozenset({"active", "on-hold", "draft"})
 DONE = frozenset({"completed"})  # revoked, entered-in-error, unknown: not an action taken
-WINDOW = {ActionKind.SPINE_IMAGING: "order_window_spine_days", ActionKind.DXA: "order_window_dxa_days",
-          ActionKind.BONE_SPECIALIST_REFERRAL: "order_window_referral_days",
-          ActionKind.VITAMIN_D_TEST: "order_window_vitd_days"}
+WINDOW = {
+    ActionKind.SPINE_IMAGING: "order_window_spine_days",
+    ActionKind.DXA: "order_window_dxa_days",
+    ActionKind.BONE_SPECIALIST_REFERRAL: "order_window_referral_days",
+    ActionKind.VITAMIN_D_TEST: "order_window_vitd_days",
+}
 
 
 def already_actioned(ctx: RuleContext, action: ActionKind, since: date | None = None) -> Order | None:
@@ -37,12 +40,20 @@ def already_actioned(ctx: RuleContext, action: ActionKind, since: date | None = 
     return None
 
 
-def _request(action: ActionKind, text: str, reason: str, coding: tuple[str, str, str] | None = None,
-             body_sites: Sequence[str] = (), occurrence: date | None = None) -> dict[str, Any]:
+def _request(
+    action: ActionKind,
+    text: str,
+    reason: str,
+    coding: tuple[str, str, str] | None = None,
+    body_sites: Sequence[str] = (),
+    occurrence: date | None = None,
+) -> dict[str, Any]:
     # subject is filled in by the card builder; status draft + intent proposal = a suggestion to accept
     system, code, display = coding or SUGGESTION_CODES[action]
     res: dict[str, Any] = {
-        "resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
         "code": {"coding": [{"system": system, "code": code, "display": display}], "text": text},
         "reasonCode": [{"text": reason}],
     }
@@ -56,35 +67,55 @@ def _request(action: ActionKind, text: str, reason: str, coding: tuple[str, str,
 def spine_suggestions(reason: str) -> tuple[SuggestedResource, ...]:
     a = ActionKind.SPINE_IMAGING
     return (
-        SuggestedResource("Order lateral thoracolumbar spine X-ray",
-                          _request(a, "Lateral thoracolumbar spine radiograph (T4-L4) for vertebral fractures", reason), a),
-        SuggestedResource("Order DXA vertebral fracture assessment",
-                          _request(a, "DXA vertebral fracture assessment (VFA)", reason, SUGGESTION_ALT_CODES[a][0]), a),
+        SuggestedResource(
+            "Order lateral thoracolumbar spine X-ray",
+            _request(a, "Lateral thoracolumbar spine radiograph (T4-L4) for vertebral fractures", reason),
+            a,
+        ),
+        SuggestedResource(
+            "Order DXA vertebral fracture assessment",
+            _request(a, "DXA vertebral fracture assessment (VFA)", reason, SUGGESTION_ALT_CODES[a][0]),
+            a,
+        ),
     )
 
 
 def dxa_suggestion(reason: str, sites: Sequence[str]) -> tuple[SuggestedResource, ...]:
     a = ActionKind.DXA
-    return (SuggestedResource("Order DXA bone density (multiple sites)",
-                              _request(a, "DXA bone density, multiple sites", reason, body_sites=sites), a),)
+    return (
+        SuggestedResource(
+            "Order DXA bone density (multiple sites)",
+            _request(a, "DXA bone density, multiple sites", reason, body_sites=sites),
+            a,
+        ),
+    )
 
 
 def dxa_sites(child: bool, non_ambulatory: bool) -> tuple[str, ...]:
     """Sites to ask for (ISCD 2019 ped.: TBLH, LDF for reduced mobility; adult: hip, 33 % radius)."""
     if child:
-        return ("lumbar spine", "total body less head") + (("lateral distal femur",) if non_ambulatory else ())
+        return ("lumbar spine", "total body less head") + (
+            ("lateral distal femur",) if non_ambulatory else ()
+        )
     return ("lumbar spine", "total hip (both sides)", "femoral neck", "33 % radius")
 
 
 def referral_suggestion(reason: str) -> tuple[SuggestedResource, ...]:
     a = ActionKind.BONE_SPECIALIST_REFERRAL
-    return (SuggestedResource("Refer to bone-health specialist",
-                              _request(a, "Referral to bone-health specialist", reason), a),)
+    return (
+        SuggestedResource(
+            "Refer to bone-health specialist", _request(a, "Referral to bone-health specialist", reason), a
+        ),
+    )
 
 
 def vitd_suggestion(reason: str, occurrence: date | None = None) -> tuple[SuggestedResource, ...]:
     a = ActionKind.VITAMIN_D_TEST
-    return (SuggestedResource("Order 25-OH vitamin D", _request(a, "25-OH vitamin D", reason, occurrence=occurrence), a),)
+    return (
+        SuggestedResource(
+            "Order 25-OH vitamin D", _request(a, "25-OH vitamin D", reason, occurrence=occurrence), a
+        ),
+    )
 
 
 def _unique(items: Iterable) -> tuple:
@@ -95,16 +126,39 @@ def clip(text: str) -> str:
     return text if len(text) < 140 else text[:137].rstrip() + "…"
 
 
-def finding(ctx: RuleContext, rule_ids: Sequence[str], topic: Topic, indicator: Indicator, summary: str,
-            reason: str, evidence: Iterable[Evidence], *, action: ActionKind | None, key: str,
-            cites: Sequence[Citation] = (), keys: Sequence[str] = (),
-            suggestions: Sequence[SuggestedResource] = (), notes: Sequence[str] = ()) -> Finding:
+def finding(
+    ctx: RuleContext,
+    rule_ids: Sequence[str],
+    topic: Topic,
+    indicator: Indicator,
+    summary: str,
+    reason: str,
+    evidence: Iterable[Evidence],
+    *,
+    action: ActionKind | None,
+    key: str,
+    cites: Sequence[Citation] = (),
+    keys: Sequence[str] = (),
+    suggestions: Sequence[SuggestedResource] = (),
+    notes: Sequence[str] = (),
+) -> Finding:
     """A Finding whose citations and notes name every threshold used (``keys`` are ``bone.<name>``)."""
     used = [ctx.thresholds[k if k.startswith("bone.") else f"bone.{k}"] for k in keys]
     citations = _unique([*cites, *(c for t in used for c in t.citations)])
     tnotes = [f"{t.description} = {t.value:g} {t.unit} ({t.source_note})" for t in used]
-    return Finding(tuple(rule_ids), topic, indicator, clip(summary), f"**{', '.join(rule_ids)}**: {reason}",
-                   _unique(evidence), citations, action, tuple(suggestions), _unique([*notes, *tnotes]), key)
+    return Finding(
+        tuple(rule_ids),
+        topic,
+        indicator,
+        clip(summary),
+        f"**{', '.join(rule_ids)}**: {reason}",
+        _unique(evidence),
+        citations,
+        action,
+        tuple(suggestions),
+        _unique([*notes, *tnotes]),
+        key,
+    )
 
 
 def merge(findings: Sequence[Finding]) -> list[Finding]:
@@ -122,10 +176,19 @@ def merge(findings: Sequence[Finding]) -> list[Finding]:
         seen_labels: dict[str, SuggestedResource] = {}
         for s in (s for f in rest for s in f.suggestions):
             seen_labels.setdefault(s.label, s)
-        out.append(Finding(
-            _unique(r for f in rest for r in f.rule_ids), lead.topic, lead.indicator, lead.summary,
-            "\n\n".join(_unique(f.reasoning for f in rest)), _unique(e for f in rest for e in f.evidence),
-            _unique(c for f in rest for c in f.citations), lead.action, tuple(seen_labels.values()),
-            _unique(n for f in rest for n in f.notes), "|".join(sorted(_unique(f.evidence_key for f in rest))),
-        ))
+        out.append(
+            Finding(
+                _unique(r for f in rest for r in f.rule_ids),
+                lead.topic,
+                lead.indicator,
+                lead.summary,
+                "\n\n".join(_unique(f.reasoning for f in rest)),
+                _unique(e for f in rest for e in f.evidence),
+                _unique(c for f in rest for c in f.citations),
+                lead.action,
+                tuple(seen_labels.values()),
+                _unique(n for f in rest for n in f.notes),
+                "|".join(sorted(_unique(f.evidence_key for f in rest))),
+            )
+        )
     return out

@@ -63,7 +63,9 @@ def chronic_gc(ctx: RuleContext) -> MedicationCourse | None:
 
 def gc_evidence(c: MedicationCourse, today: date) -> Evidence:
     state = "ongoing" if c.active else f"stopped {c.end}"
-    return Evidence("Systemic glucocorticoid", f"{c.drug}, {c.days_on(today)} days ({state})", c.start, c.sources[0])
+    return Evidence(
+        "Systemic glucocorticoid", f"{c.drug}, {c.days_on(today)} days ({state})", c.start, c.sources[0]
+    )
 
 
 # --- bone-targeted therapy (§3.6, §4 item 19) -----------------------------------------------------------
@@ -83,12 +85,14 @@ def stop_date(c: MedicationCourse) -> date | None:
 
 def therapy_evidence(c: MedicationCourse) -> Evidence:
     state = "active" if c.active else f"stopped (last dose {c.last_dose or c.end})"
-    return Evidence("Bone-targeted therapy", f"{c.drug} since {c.start or 'unknown'}, {state}", c.start, c.sources[0])
+    return Evidence(
+        "Bone-targeted therapy", f"{c.drug} since {c.start or 'unknown'}, {state}", c.start, c.sources[0]
+    )
 
 
 # --- fractures (§1.4, §1.6) ---------------------------------------------------------------------------
 def is_vf(ctx: RuleContext, f: Fracture) -> bool:
-    """A vertebral fracture that counts: Genant >= 1 (0.5 does not; grade unknown counts) and not traumatic."""
+    """A vertebral fracture that counts: Genant >= 1 (0.5 does not; unknown grade counts), not traumatic."""
     if f.kind is not FractureKind.VERTEBRAL or f.low_trauma is False:
         return False
     return f.genant_grade is None or f.genant_grade >= th(ctx, "genant_min_grade")

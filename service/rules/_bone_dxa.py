@@ -17,8 +17,12 @@ from service.rules._bone_data import is_vf, months_between, th
 from service.rules.core import Evidence, RuleContext
 
 DXA_CONCEPTS = (Concept.BMD, Concept.T_SCORE, Concept.Z_SCORE)
-LSC_KEYS = {Site.LUMBAR_SPINE: "lsc_lumbar_spine_pct", Site.TOTAL_HIP: "lsc_total_hip_pct",
-            Site.FEMORAL_NECK: "lsc_femoral_neck_pct", Site.FOREARM: "lsc_forearm_pct"}
+LSC_KEYS = {
+    Site.LUMBAR_SPINE: "lsc_lumbar_spine_pct",
+    Site.TOTAL_HIP: "lsc_total_hip_pct",
+    Site.FEMORAL_NECK: "lsc_femoral_neck_pct",
+    Site.FOREARM: "lsc_forearm_pct",
+}
 METRIC = {Concept.Z_SCORE: "Z", Concept.T_SCORE: "T"}
 
 
@@ -31,7 +35,9 @@ def score_evidence(m: Measurement, why: str = "") -> Evidence:
     kind = {Concept.Z_SCORE: "HAZ Z-score" if m.height_adjusted else "Z-score", Concept.T_SCORE: "T-score"}
     label = f"{kind.get(m.concept, 'BMD')} {site_label(m)}"
     note = (" (preliminary)" if m.preliminary else "") + (f" – {why}" if why else "")
-    return Evidence(label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source)
+    return Evidence(
+        label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source
+    )
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,11 @@ def ls_invalid_reason(ctx: RuleContext, when: date) -> str | None:
         if f.symptom in (Symptom.SCOLIOSIS, Symptom.SPINAL_FUSION) and (f.when is None or f.when <= when):
             return "spinal fusion/rods" if f.symptom is Symptom.SPINAL_FUSION else "scoliosis"
     for fx in ctx.summary.fractures:
-        if is_vf(ctx, fx) and (fx.when is None or fx.when <= when) and (fx.level or "L").upper().startswith("L"):
+        if (
+            is_vf(ctx, fx)
+            and (fx.when is None or fx.when <= when)
+            and (fx.level or "L").upper().startswith("L")
+        ):
             return f"vertebral fracture ({fx.level or 'level not stated'})"
     return None
 
@@ -71,7 +81,9 @@ def _band(ctx: RuleContext, when: date) -> tuple[str, float | None]:
         return "under_5", age
     if age < th(ctx, "age_adult_years"):
         return "child", age
-    if s.sex != "male" and th(ctx, "menopause_unknown_from_years") <= age < th(ctx, "menopause_unknown_to_years"):
+    if s.sex != "male" and th(ctx, "menopause_unknown_from_years") <= age < th(
+        ctx, "menopause_unknown_to_years"
+    ):
         return "unclassified", age  # menopausal status is not coded: report both, do not classify
     return ("adult_under_50" if age < th(ctx, "age_t_classes_years") else "adult_50_plus"), age
 
@@ -89,12 +101,17 @@ WHY = {
 def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
     band, age = _band(ctx, when)
     ls_bad = ls_invalid_reason(ctx, when)
-    want = {"child": Concept.Z_SCORE, "adult_under_50": Concept.Z_SCORE, "adult_50_plus": Concept.T_SCORE}.get(band)
+    want = {
+        "child": Concept.Z_SCORE,
+        "adult_under_50": Concept.Z_SCORE,
+        "adult_50_plus": Concept.T_SCORE,
+    }.get(band)
     chosen: list[Measurement] = []
     aside: list[tuple[Measurement, str]] = []
     scores = [m for m in ms if m.concept in METRIC and m.comparator is None]
-    for key, group in groupby(sorted(scores, key=lambda m: (m.site, m.laterality or "")),
-                              key=lambda m: (m.site, m.laterality)):
+    for key, group in groupby(
+        sorted(scores, key=lambda m: (m.site, m.laterality or "")), key=lambda m: (m.site, m.laterality)
+    ):
         g = list(group)
         if want is None:
             aside += [(m, WHY[band].format(age=age or 0)) for m in g]
@@ -117,9 +134,14 @@ def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
 
 def exams(ctx: RuleContext) -> list[Exam]:
     """DXA exams up to today, oldest first."""
-    ms = [m for m in ctx.summary.measurements
-          if m.concept in DXA_CONCEPTS and m.site is not None and m.when <= ctx.today]
-    return [exam_on(ctx, d, list(g)) for d, g in groupby(sorted(ms, key=lambda m: m.when), key=lambda m: m.when)]
+    ms = [
+        m
+        for m in ctx.summary.measurements
+        if m.concept in DXA_CONCEPTS and m.site is not None and m.when <= ctx.today
+    ]
+    return [
+        exam_on(ctx, d, list(g)) for d, g in groupby(sorted(ms, key=lambda m: m.when), key=lambda m: m.when)
+    ]
 
 
 def is_fresh(ctx: RuleContext, when: date) -> bool:

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.fhir.summary import Concept, Fracture, FractureKind, MedicationCourse, Measurement
+from service.fhir.summary import Concept, Fracture, FractureKind, Measurement, MedicationCourse
 from service.rules._bone_data import (
-    chronic_gc, fracture_evidence, fragility_fractures, gc_evidence, is_child, needs_confirmation, th,
+    chronic_gc,
+    fracture_evidence,
+    fragility_fractures,
+    gc_evidence,
+    is_child,
+    needs_confirmation,
+    th,
 )
 from service.rules._bone_dxa import Exam, latest_low, score_evidence
 from service.rules._bone_trend import Decline, declines
@@ -67,8 +73,13 @@ class Risk:
 
 def risk(ctx: RuleContext) -> Risk:
     falls = declines(ctx)
-    return Risk(chronic_gc(ctx), ctx.summary.non_ambulatory, latest_low(ctx), falls[0] if falls else None,
-                fragility_fractures(ctx))
+    return Risk(
+        chronic_gc(ctx),
+        ctx.summary.non_ambulatory,
+        latest_low(ctx),
+        falls[0] if falls else None,
+        fragility_fractures(ctx),
+    )
 
 
 def paediatric_osteoporosis(ctx: RuleContext, r: Risk) -> str | None:
@@ -76,14 +87,19 @@ def paediatric_osteoporosis(ctx: RuleContext, r: Risk) -> str | None:
     if not is_child(ctx):
         return None
     if any(f.kind is FractureKind.VERTEBRAL and not needs_confirmation(f) for f in r.fractures):
-        return "paediatric osteoporosis (ISCD 2013): vertebral fracture without local disease or high-energy trauma"
+        return "paediatric osteoporosis (ISCD 2013): vertebral fracture without local disease or major trauma"
     if r.low is None or r.low[1].concept is not Concept.Z_SCORE or r.low[1].value > th(ctx, "z_low_sd"):
         return None
-    ages = [ctx.summary.age_at(f.when) for f in r.fractures
-            if f.kind is FractureKind.LONG_BONE and f.when and not needs_confirmation(f)]
+    ages = [
+        ctx.summary.age_at(f.when)
+        for f in r.fractures
+        if f.kind is FractureKind.LONG_BONE and f.when and not needs_confirmation(f)
+    ]
     early = sum(1 for a in ages if a is not None and a < th(ctx, "ped_fx_early_age_years") + 1)
     late = sum(1 for a in ages if a is not None and a < th(ctx, "ped_fx_late_age_years") + 1)
     if early >= th(ctx, "ped_fx_early_count") or late >= th(ctx, "ped_fx_late_count"):
-        return (f"paediatric osteoporosis (ISCD 2013): Z {r.low[1].value:g} with clinically significant fracture "
-                f"history ({late} long-bone fractures by age 19)")
+        return (
+            f"paediatric osteoporosis (ISCD 2013): Z {r.low[1].value:g} with clinically significant fracture "
+            f"history ({late} long-bone fractures by age 19)"
+        )
     return None

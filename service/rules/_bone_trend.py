@@ -36,12 +36,16 @@ class Decline:
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
-        return (score_evidence(self.earlier, "earlier scan"),
-                score_evidence(self.later, f"{self.text} over {self.months:.0f} months"))
+        return (
+            score_evidence(self.earlier, "earlier scan"),
+            score_evidence(self.later, f"{self.text} over {self.months:.0f} months"),
+        )
 
     @property
     def key(self) -> str:
-        return f"decline:{self.earlier.source}={self.earlier.value:g}>{self.later.source}={self.later.value:g}"
+        return (
+            f"decline:{self.earlier.source}={self.earlier.value:g}>{self.later.source}={self.later.value:g}"
+        )
 
 
 def _min_age(ctx: RuleContext, concept: Concept) -> float:

@@ -7,17 +7,34 @@ from __future__ import annotations
 
 from service.rules._bone_cards import merge
 from service.rules._bone_data import gate
-from service.rules.bmd import BMD_RULES
+from service.rules.bmd import BMD_RULES, falling_bmd
 from service.rules.bone_therapy import bone_therapy
 from service.rules.core import Finding, Rule, RuleContext
-from service.rules.spine_imaging import SPINE_RULES
+from service.rules.spine_imaging import (
+    si_glucocorticoid,
+    si_long_bone,
+    si_low_bmd,
+    si_on_therapy,
+    si_other_risk,
+    si_symptoms,
+)
 from service.rules.therapy_monitoring import MONITORING_RULES
 from service.rules.vitamin_d import VITAMIN_D_RULES
 
-# Order matters only for ties when merging: the first finding of the strongest indicator leads the card.
+# Order matters only for ties when merging: the first finding of the strongest indicator leads the card,
+# so specific triggers (symptoms, falling/low BMD, new fracture) come before routine surveillance.
 ALL_RULES: tuple[Rule, ...] = (
-    *SPINE_RULES[:2], BMD_RULES[0], *SPINE_RULES[2:],  # SI-01/02, SI-03, SI-04+BMD-05, SI-05..08
-    *BMD_RULES[1:], bone_therapy, *MONITORING_RULES, *VITAMIN_D_RULES,
+    si_symptoms,  # SI-05
+    falling_bmd,  # SI-04 + BMD-05
+    si_low_bmd,  # SI-06
+    si_long_bone,  # SI-07
+    si_glucocorticoid,  # SI-01, SI-02
+    si_other_risk,  # SI-03
+    si_on_therapy,  # SI-08
+    *(r for r in BMD_RULES if r is not falling_bmd),  # BMD-03, 04, 06, 07
+    bone_therapy,  # BT-01..07 (+ BMD-02 classification)
+    *MONITORING_RULES,  # MON-01..06
+    *VITAMIN_D_RULES,  # VD-01..04
 )
 
 

@@ -14,21 +14,36 @@ from service.fhir.summary import ActionKind, Concept, SpineImaging, Symptom
 from service.rules import citations as cite
 from service.rules._bone_cards import already_actioned, finding, spine_suggestions
 from service.rules._bone_data import (
-    active_therapy, chronic_gc, fracture_evidence, fracture_key, fracture_text, gate, gc_evidence,
-    is_long_bone_fragility, months_ago, needs_confirmation, th, therapy_evidence,
+    active_therapy,
+    chronic_gc,
+    fracture_evidence,
+    fracture_key,
+    fracture_text,
+    gate,
+    gc_evidence,
+    is_long_bone_fragility,
+    months_ago,
+    needs_confirmation,
+    th,
+    therapy_evidence,
 )
 from service.rules._bone_dxa import latest_low, score_evidence, site_label
 from service.rules._bone_risk import risk
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, Topic
 
-SYMPTOMS = {Symptom.BACK_PAIN: "back pain", Symptom.HEIGHT_LOSS: "height loss/growth arrest",
-            Symptom.KYPHOSIS: "kyphosis"}
+SYMPTOMS = {
+    Symptom.BACK_PAIN: "back pain",
+    Symptom.HEIGHT_LOSS: "height loss/growth arrest",
+    Symptom.KYPHOSIS: "kyphosis",
+}
 
 
 def imaging(ctx: RuleContext, since: date | None = None) -> list[SpineImaging]:
     """Adequate spine imaging (§1.5) up to today (and on/after ``since``), oldest first."""
-    return sorted((i for i in ctx.summary.spine_imaging
-                   if i.when <= ctx.today and (since is None or i.when >= since)), key=lambda i: i.when)
+    return sorted(
+        (i for i in ctx.summary.spine_imaging if i.when <= ctx.today and (since is None or i.when >= since)),
+        key=lambda i: i.when,
+    )
 
 
 def imaging_evidence(i: SpineImaging | None) -> Evidence:
@@ -37,13 +52,34 @@ def imaging_evidence(i: SpineImaging | None) -> Evidence:
     return Evidence("Last adequate spine imaging", i.kind.replace("_", " "), i.when, i.source)
 
 
-def _card(ctx: RuleContext, rid: str, ind: Indicator, summary: str, reason: str, ev: list[Evidence], key: str,
-          keys: tuple[str, ...], cites: tuple, since: date | None = None) -> Iterator[Finding]:
+def _card(
+    ctx: RuleContext,
+    rid: str,
+    ind: Indicator,
+    summary: str,
+    reason: str,
+    ev: list[Evidence],
+    key: str,
+    keys: tuple[str, ...],
+    cites: tuple,
+    since: date | None = None,
+) -> Iterator[Finding]:
     if already_actioned(ctx, ActionKind.SPINE_IMAGING, since):
         return
-    yield finding(ctx, (rid,), Topic.SPINE_IMAGING, ind, summary, reason, ev, action=ActionKind.SPINE_IMAGING,
-                  key=key, keys=keys + ("order_window_spine_days",), cites=(cite.SEED_REVIEW_2026, *cites),
-                  suggestions=spine_suggestions(summary))
+    yield finding(
+        ctx,
+        (rid,),
+        Topic.SPINE_IMAGING,
+        ind,
+        summary,
+        reason,
+        ev,
+        action=ActionKind.SPINE_IMAGING,
+        key=key,
+        keys=keys + ("order_window_spine_days",),
+        cites=(cite.SEED_REVIEW_2026, *cites),
+        suggestions=spine_suggestions(summary),
+    )
 
 
 def si_glucocorticoid(ctx: RuleContext) -> Iterator[Finding]:
@@ -54,26 +90,38 @@ def si_glucocorticoid(ctx: RuleContext) -> Iterator[Finding]:
     since = imaging(ctx, gc.start)
     ev = [gc_evidence(gc, ctx.today), imaging_evidence((imaging(ctx) or [None])[-1])]
     if not since:
-        yield from _card(ctx, "SI-01", Indicator.WARNING,
-                         f"On long-term glucocorticoids ({gc.drug}) with no baseline spine imaging: "
-                         "order lateral spine X-ray or DXA VFA",
-                         f"Systemic glucocorticoid for {gc.days_on(ctx.today)} days and no lateral thoracolumbar "
-                         "radiograph or DXA VFA since it started; vertebral fractures are often silent.",
-                         ev, f"SI-01:{gc.drug}:{gc.start}", ("gc_chronic_days",),
-                         (cite.ACR_GIOP_2022, cite.PPMD, cite.DMD_CC_2018))
+        yield from _card(
+            ctx,
+            "SI-01",
+            Indicator.WARNING,
+            f"On long-term glucocorticoids ({gc.drug}) with no baseline spine imaging: "
+            "order lateral spine X-ray or DXA VFA",
+            f"Systemic glucocorticoid for {gc.days_on(ctx.today)} days and no lateral thoracolumbar "
+            "radiograph or DXA VFA since it started; vertebral fractures are often silent.",
+            ev,
+            f"SI-01:{gc.drug}:{gc.start}",
+            ("gc_chronic_days",),
+            (cite.ACR_GIOP_2022, cite.PPMD, cite.DMD_CC_2018),
+        )
         return
     last = since[-1]
     age = months_ago(ctx, last.when)
     if age <= th(ctx, "si_gc_info_months"):
         return
     ind = Indicator.WARNING if age > th(ctx, "si_gc_warning_months") else Indicator.INFO
-    yield from _card(ctx, "SI-02", ind,
-                     f"Surveillance spine imaging due: last {last.when} ({age:.0f} months ago), "
-                     f"on glucocorticoids (every 1-2 y)",
-                     f"Glucocorticoid-treated: lateral spine imaging every {th(ctx, 'si_gc_info_months'):g}-"
-                     f"{th(ctx, 'si_gc_warning_months'):g} months; last was {age:.0f} months ago.",
-                     ev, f"SI-02:{last.source}", ("gc_chronic_days", "si_gc_info_months", "si_gc_warning_months"),
-                     (cite.DMD_CC_2018, cite.PPMD, cite.SCOTTISH_MUSCLE_NETWORK))
+    yield from _card(
+        ctx,
+        "SI-02",
+        ind,
+        f"Surveillance spine imaging due: last {last.when} ({age:.0f} months ago), "
+        f"on glucocorticoids (every 1-2 y)",
+        f"Glucocorticoid-treated: lateral spine imaging every {th(ctx, 'si_gc_info_months'):g}-"
+        f"{th(ctx, 'si_gc_warning_months'):g} months; last was {age:.0f} months ago.",
+        ev,
+        f"SI-02:{last.source}",
+        ("gc_chronic_days", "si_gc_info_months", "si_gc_warning_months"),
+        (cite.DMD_CC_2018, cite.PPMD, cite.SCOTTISH_MUSCLE_NETWORK),
+    )
 
 
 def si_other_risk(ctx: RuleContext) -> Iterator[Finding]:
@@ -90,13 +138,22 @@ def si_other_risk(ctx: RuleContext) -> Iterator[Finding]:
     if age is not None and age <= th(ctx, "si_rf_info_months"):
         return
     never_non_amb = last is None and r.non_ambulatory
-    ind = Indicator.WARNING if never_non_amb or (age or 0) > th(ctx, "si_rf_warning_months") else Indicator.INFO
+    ind = (
+        Indicator.WARNING if never_non_amb or (age or 0) > th(ctx, "si_rf_warning_months") else Indicator.INFO
+    )
     when = f"last {last.when} ({age:.0f} months ago)" if last and age is not None else "none on record"
-    yield from _card(ctx, "SI-03", ind, f"Spine imaging due ({', '.join(names)}): {when}",
-                     f"Persistent risk factor without glucocorticoids ({', '.join(names)}): lateral spine imaging "
-                     f"every {th(ctx, 'si_rf_info_months'):g}-{th(ctx, 'si_rf_warning_months'):g} months.",
-                     [*r.evidence(ctx.today), imaging_evidence(last)], f"SI-03:{r.key}:{last.source if last else ''}",
-                     ("si_rf_info_months", "si_rf_warning_months"), (cite.DMD_CC_2018, cite.PPMD))
+    yield from _card(
+        ctx,
+        "SI-03",
+        ind,
+        f"Spine imaging due ({', '.join(names)}): {when}",
+        f"Persistent risk factor without glucocorticoids ({', '.join(names)}): lateral spine imaging "
+        f"every {th(ctx, 'si_rf_info_months'):g}-{th(ctx, 'si_rf_warning_months'):g} months.",
+        [*r.evidence(ctx.today), imaging_evidence(last)],
+        f"SI-03:{r.key}:{last.source if last else ''}",
+        ("si_rf_info_months", "si_rf_warning_months"),
+        (cite.DMD_CC_2018, cite.PPMD),
+    )
 
 
 def si_symptoms(ctx: RuleContext) -> Iterator[Finding]:
@@ -104,19 +161,31 @@ def si_symptoms(ctx: RuleContext) -> Iterator[Finding]:
     if not gate(ctx):
         return
     window = th(ctx, "si_symptom_recent_days")
-    new = [f for f in ctx.summary.findings if f.symptom in SYMPTOMS and f.when
-           and 0 <= (ctx.today - f.when).days <= window and not imaging(ctx, f.when)]
+    new = [
+        f
+        for f in ctx.summary.findings
+        if f.symptom in SYMPTOMS
+        and f.when
+        and 0 <= (ctx.today - f.when).days <= window
+        and not imaging(ctx, f.when)
+    ]
     if not new:
         return
     first = min(new, key=lambda f: f.when or ctx.today)
     what = "/".join(dict.fromkeys(SYMPTOMS[f.symptom] for f in new))
     ev = [Evidence("New symptom", SYMPTOMS[f.symptom], f.when, f.source) for f in new]
-    yield from _card(ctx, "SI-05", Indicator.WARNING,
-                     f"New {what} ({first.when}) on NMD bone-risk background: lateral spine X-ray/VFA",
-                     f"New {what} since {first.when} and no spine imaging since: look for vertebral fractures.",
-                     [*ev, imaging_evidence((imaging(ctx) or [None])[-1])],
-                     "SI-05:" + ",".join(f.source for f in new), ("si_symptom_recent_days",),
-                     (cite.BUCKNER_2015, cite.SCOTTISH_MUSCLE_NETWORK), since=first.when)
+    yield from _card(
+        ctx,
+        "SI-05",
+        Indicator.WARNING,
+        f"New {what} ({first.when}) on NMD bone-risk background: lateral spine X-ray/VFA",
+        f"New {what} since {first.when} and no spine imaging since: look for vertebral fractures.",
+        [*ev, imaging_evidence((imaging(ctx) or [None])[-1])],
+        "SI-05:" + ",".join(f.source for f in new),
+        ("si_symptom_recent_days",),
+        (cite.BUCKNER_2015, cite.SCOTTISH_MUSCLE_NETWORK),
+        since=first.when,
+    )
 
 
 def si_low_bmd(ctx: RuleContext) -> Iterator[Finding]:
@@ -128,32 +197,51 @@ def si_low_bmd(ctx: RuleContext) -> Iterator[Finding]:
     metric = "Z" if m.concept is Concept.Z_SCORE else "T"
     ev = [score_evidence(s, "lowest valid site" if s is m else "") for s in exam.scores]
     ev += [score_evidence(s, why) for s, why in exam.set_aside]
-    yield from _card(ctx, "SI-06", Indicator.WARNING,
-                     f"Low BMD ({site_label(m)} {metric} {m.value:g}): "
-                     "look for vertebral fractures before deciding therapy",
-                     f"{exam.why}; lowest valid site decides. Low BMD raises the chance of silent vertebral "
-                     "fractures, which change the treatment decision.",
-                     [*ev, imaging_evidence((imaging(ctx) or [None])[-1])], f"SI-06:{m.source}={m.value:g}",
-                     ("z_low_sd", "t_osteoporosis_sd", "dxa_fresh_months", "si_low_bmd_months"),
-                     (cite.BUCKNER_2015, cite.ISCD_PEDIATRIC, cite.ISCD_ADULT))
+    yield from _card(
+        ctx,
+        "SI-06",
+        Indicator.WARNING,
+        f"Low BMD ({site_label(m)} {metric} {m.value:g}): "
+        "look for vertebral fractures before deciding therapy",
+        f"{exam.why}; lowest valid site decides. Low BMD raises the chance of silent vertebral "
+        "fractures, which change the treatment decision.",
+        [*ev, imaging_evidence((imaging(ctx) or [None])[-1])],
+        f"SI-06:{m.source}={m.value:g}",
+        ("z_low_sd", "t_osteoporosis_sd", "dxa_fresh_months", "si_low_bmd_months"),
+        (cite.BUCKNER_2015, cite.ISCD_PEDIATRIC, cite.ISCD_ADULT),
+    )
 
 
 def si_long_bone(ctx: RuleContext) -> Iterator[Finding]:
     """SI-07: new low-trauma long-bone fracture (90 days) and no spine imaging in 12 months."""
-    if not gate(ctx) or [i for i in imaging(ctx) if months_ago(ctx, i.when) <= th(ctx, "si_long_bone_months")]:
+    if not gate(ctx) or [
+        i for i in imaging(ctx) if months_ago(ctx, i.when) <= th(ctx, "si_long_bone_months")
+    ]:
         return
-    new = [f for f in ctx.summary.fractures if is_long_bone_fragility(f) and f.when
-           and 0 <= (ctx.today - f.when).days <= th(ctx, "si_long_bone_recent_days")]
+    new = [
+        f
+        for f in ctx.summary.fractures
+        if is_long_bone_fragility(f)
+        and f.when
+        and 0 <= (ctx.today - f.when).days <= th(ctx, "si_long_bone_recent_days")
+    ]
     if not new:
         return
     fx = new[-1]
     confirm = " (confirm low-trauma mechanism)" if needs_confirmation(fx) else ""
-    yield from _card(ctx, "SI-07", Indicator.INFO,
-                     f"Long-bone fragility fracture ({fracture_text(fx)}, {fx.when}): screen spine for VFs{confirm}",
-                     "A non-vertebral fragility fracture predicts vertebral fractures; screen the spine."
-                     + (" Mechanism or verification not confirmed: confirm before acting." if confirm else ""),
-                     [fracture_evidence(f) for f in new], "SI-07:" + fracture_key(fx),
-                     ("si_long_bone_recent_days", "si_long_bone_months"), (), since=fx.when)
+    yield from _card(
+        ctx,
+        "SI-07",
+        Indicator.INFO,
+        f"Long-bone fragility fracture ({fracture_text(fx)}, {fx.when}): screen spine for VFs{confirm}",
+        "A non-vertebral fragility fracture predicts vertebral fractures; screen the spine."
+        + (" Mechanism or verification not confirmed: confirm before acting." if confirm else ""),
+        [fracture_evidence(f) for f in new],
+        "SI-07:" + fracture_key(fx),
+        ("si_long_bone_recent_days", "si_long_bone_months"),
+        (),
+        since=fx.when,
+    )
 
 
 def si_on_therapy(ctx: RuleContext) -> Iterator[Finding]:
@@ -166,11 +254,17 @@ def si_on_therapy(ctx: RuleContext) -> Iterator[Finding]:
     if last and months_ago(ctx, last.when) <= th(ctx, "si_on_therapy_months"):
         return
     when = f"last {last.when}" if last else "none on record"
-    yield from _card(ctx, "SI-08", Indicator.INFO,
-                     f"On bone therapy ({tx.drug}): yearly spine imaging to detect new VFs ({when})",
-                     "On bone-targeted therapy, yearly spine imaging shows new vertebral fractures (response).",
-                     [therapy_evidence(tx), imaging_evidence(last)], f"SI-08:{tx.drug}:{last.source if last else ''}",
-                     ("si_on_therapy_months",), (cite.WARD_2018,))
+    yield from _card(
+        ctx,
+        "SI-08",
+        Indicator.INFO,
+        f"On bone therapy ({tx.drug}): yearly spine imaging to detect new VFs ({when})",
+        "On bone-targeted therapy, yearly spine imaging shows new vertebral fractures (response).",
+        [therapy_evidence(tx), imaging_evidence(last)],
+        f"SI-08:{tx.drug}:{last.source if last else ''}",
+        ("si_on_therapy_months",),
+        (cite.WARD_2018,),
+    )
 
 
 SPINE_RULES = (si_glucocorticoid, si_other_risk, si_symptoms, si_low_bmd, si_long_bone, si_on_therapy)

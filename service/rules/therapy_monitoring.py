@@ -11,12 +11,39 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from service.fhir.summary import ActionKind, Concept, DrugClass, Fracture, FractureKind, MedicationCourse, Symptom
+from service.fhir.summary import (
+    ActionKind,
+    Concept,
+    DrugClass,
+    Fracture,
+    FractureKind,
+    MedicationCourse,
+    Symptom,
+)
 from service.rules import citations as cite
-from service.rules._bone_cards import already_actioned, dxa_sites, dxa_suggestion, finding, referral_suggestion
+from service.rules._bone_cards import (
+    already_actioned,
+    dxa_sites,
+    dxa_suggestion,
+    finding,
+    referral_suggestion,
+)
 from service.rules._bone_data import (
-    DAYS_PER_MONTH, active_therapy, bone_courses, chronic_gc, fracture_evidence, fracture_key, fracture_text, gate,
-    is_child, is_vf, months_ago, needs_confirmation, stop_date, th, therapy_evidence,
+    DAYS_PER_MONTH,
+    active_therapy,
+    bone_courses,
+    chronic_gc,
+    fracture_evidence,
+    fracture_key,
+    fracture_text,
+    gate,
+    is_child,
+    is_vf,
+    months_ago,
+    needs_confirmation,
+    stop_date,
+    th,
+    therapy_evidence,
 )
 from service.rules._bone_dxa import exams
 from service.rules._bone_risk import risk
@@ -24,21 +51,51 @@ from service.rules._bone_trend import changes, declines, threshold_keys
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, Topic
 
 
-def _review(ctx: RuleContext, rid: str, ind: Indicator, summary: str, reason: str, ev: list[Evidence], key: str,
-            keys: tuple[str, ...], cites: tuple, since: date | None = None) -> Iterator[Finding]:
+def _review(
+    ctx: RuleContext,
+    rid: str,
+    ind: Indicator,
+    summary: str,
+    reason: str,
+    ev: list[Evidence],
+    key: str,
+    keys: tuple[str, ...],
+    cites: tuple,
+    since: date | None = None,
+) -> Iterator[Finding]:
     if already_actioned(ctx, ActionKind.BONE_SPECIALIST_REFERRAL, since):
         return
-    yield finding(ctx, (rid,), Topic.BONE_THERAPY_REVIEW, ind, summary, reason, ev,
-                  action=ActionKind.BONE_SPECIALIST_REFERRAL, key=key, keys=(*keys, "order_window_referral_days"),
-                  cites=(cite.SEED_REVIEW_2026, *cites), suggestions=referral_suggestion(summary))
+    yield finding(
+        ctx,
+        (rid,),
+        Topic.BONE_THERAPY_REVIEW,
+        ind,
+        summary,
+        reason,
+        ev,
+        action=ActionKind.BONE_SPECIALIST_REFERRAL,
+        key=key,
+        keys=(*keys, "order_window_referral_days"),
+        cites=(cite.SEED_REVIEW_2026, *cites),
+        suggestions=referral_suggestion(summary),
+    )
 
 
 def _is_new(ctx: RuleContext, f: Fracture) -> bool:
     """A new vertebra, or a grade increase at an already fractured vertebra; any long-bone fracture."""
     if f.kind is not FractureKind.VERTEBRAL:
         return True
-    before = [g for g in ctx.summary.fractures if g.kind is FractureKind.VERTEBRAL and g is not f
-              and g.level == f.level and f.level and g.when and f.when and g.when < f.when]
+    before = [
+        g
+        for g in ctx.summary.fractures
+        if g.kind is FractureKind.VERTEBRAL
+        and g is not f
+        and g.level == f.level
+        and f.level
+        and g.when
+        and f.when
+        and g.when < f.when
+    ]
     if not before:
         return True
     prior = max((g.genant_grade or 0) for g in before)
@@ -58,31 +115,51 @@ def on_therapy(ctx: RuleContext) -> Iterator[Finding]:
     months = _months_on(ctx, tx)
     if months >= th(ctx, "mon_min_therapy_months"):
         cut = tx.start + timedelta(days=th(ctx, "mon_min_therapy_months") * DAYS_PER_MONTH)
-        new = [f for f in ctx.summary.fractures if f.when and f.when >= cut and _is_new(ctx, f)
-               and (is_vf(ctx, f) or (f.kind is FractureKind.LONG_BONE and f.low_trauma is not False))]
+        new = [
+            f
+            for f in ctx.summary.fractures
+            if f.when
+            and f.when >= cut
+            and _is_new(ctx, f)
+            and (is_vf(ctx, f) or (f.kind is FractureKind.LONG_BONE and f.low_trauma is not False))
+        ]
         if new:
             fx = max(new, key=lambda f: (not needs_confirmation(f), str(f.when)))
             ind = Indicator.WARNING if needs_confirmation(fx) else Indicator.CRITICAL
             yield from _review(
-                ctx, "MON-01", ind,
+                ctx,
+                "MON-01",
+                ind,
                 f"New fracture ({fracture_text(fx)}, {fx.when}) despite {months:.0f} months of {tx.drug}: "
-                "treatment failure – escalate", "A new fracture after at least "
-                f"{th(ctx, 'mon_min_therapy_months'):g} months of therapy is treatment failure: escalate dose or "
+                "treatment failure – escalate",
+                "A new fracture after at least "
+                f"{th(ctx, 'mon_min_therapy_months'):g} months of therapy is treatment failure: "
+                "escalate dose or "
                 "agent (anabolic in adults at very high risk)."
                 + (" Fracture not confirmed: confirm first." if needs_confirmation(fx) else ""),
-                [therapy_evidence(tx), *map(fracture_evidence, new)], f"MON-01:{fracture_key(fx)}",
+                [therapy_evidence(tx), *map(fracture_evidence, new)],
+                f"MON-01:{fracture_key(fx)}",
                 ("mon_min_therapy_months", "mon_grade_increase", "genant_min_grade"),
-                (cite.ACR_GIOP_2022, cite.WARD_2018), since=fx.when)
+                (cite.ACR_GIOP_2022, cite.WARD_2018),
+                since=fx.when,
+            )
         falls = declines(ctx, later_from=tx.start)
         if falls:
             d = falls[0]
             yield from _review(
-                ctx, "MON-02", Indicator.WARNING,
-                f"BMD falling on {tx.drug} ({d.site} {d.text}) – check adherence, vitamin D, secondary causes",
+                ctx,
+                "MON-02",
+                Indicator.WARNING,
+                f"BMD falling on {tx.drug} ({d.site} {d.text}) – check adherence, vitamin D, "
+                "secondary causes",
                 f"{d.text} at {d.site} over {d.months:.0f} months on therapy: check adherence, vitamin D and "
-                "secondary causes; consider escalation.", [therapy_evidence(tx), *d.evidence],
-                f"MON-02:{d.key}", ("mon_min_therapy_months", *threshold_keys(d)), (cite.ISCD_ADULT,),
-                since=d.later.when)
+                "secondary causes; consider escalation.",
+                [therapy_evidence(tx), *d.evidence],
+                f"MON-02:{d.key}",
+                ("mon_min_therapy_months", *threshold_keys(d)),
+                (cite.ISCD_ADULT,),
+                since=d.later.when,
+            )
     yield from _repeat_dxa(ctx, tx)
     yield from _de_escalate(ctx, tx, months)
 
@@ -94,36 +171,53 @@ def _repeat_dxa(ctx: RuleContext, tx: MedicationCourse) -> Iterator[Finding]:
         return
     when = f"last {last}" if last else "none on record"
     summary = f"On {tx.drug}: repeat DXA to document treatment response ({when})"
-    yield finding(ctx, ("MON-03",), Topic.BMD_SURVEILLANCE, Indicator.INFO, summary,
-                  "BMD at several sites shows the response to bone-targeted therapy.",
-                  [therapy_evidence(tx), Evidence("Last DXA", str(last) if last else "none on record")],
-                  action=ActionKind.DXA, key=f"MON-03:{tx.drug}:{last}", keys=("mon_dxa_months", "order_window_dxa_days"),
-                  cites=(cite.SEED_REVIEW_2026,),
-                  suggestions=dxa_suggestion(summary, dxa_sites(is_child(ctx), ctx.summary.non_ambulatory)))
+    yield finding(
+        ctx,
+        ("MON-03",),
+        Topic.BMD_SURVEILLANCE,
+        Indicator.INFO,
+        summary,
+        "BMD at several sites shows the response to bone-targeted therapy.",
+        [therapy_evidence(tx), Evidence("Last DXA", str(last) if last else "none on record")],
+        action=ActionKind.DXA,
+        key=f"MON-03:{tx.drug}:{last}",
+        keys=("mon_dxa_months", "order_window_dxa_days"),
+        cites=(cite.SEED_REVIEW_2026,),
+        suggestions=dxa_suggestion(summary, dxa_sites(is_child(ctx), ctx.summary.non_ambulatory)),
+    )
 
 
 def _de_escalate(ctx: RuleContext, tx: MedicationCourse, months: float) -> Iterator[Finding]:
-    """MON-05: child, >= 2 y on therapy, no fracture or back pain for 24 months, Z stable/rising, risk resolved."""
+    """MON-05: child >= 2 y on therapy, no fracture/back pain for 24 months, Z stable, risk resolved."""
     window = th(ctx, "deesc_fracture_free_months")
     if not is_child(ctx) or months < th(ctx, "deesc_min_therapy_months"):
         return
     recent_fx = [f for f in ctx.summary.fractures if f.when is None or months_ago(ctx, f.when) <= window]
-    pain = [f for f in ctx.summary.findings if f.symptom is Symptom.BACK_PAIN
-            and (f.when is None or months_ago(ctx, f.when) <= window)]
+    pain = [
+        f
+        for f in ctx.summary.findings
+        if f.symptom is Symptom.BACK_PAIN and (f.when is None or months_ago(ctx, f.when) <= window)
+    ]
     z = [c for c in changes(ctx) if c.later.concept is Concept.Z_SCORE]
     if recent_fx or pain or not z or declines(ctx) or chronic_gc(ctx) or ctx.summary.non_ambulatory:
         return
-    yield from _review(ctx, "MON-05", Indicator.INFO,
-                       f"Stable on {tx.drug} for {months:.0f} months, risk factors resolved: consider maintenance/"
-                       "discontinuation review",
-                       "No new fracture or back pain, BMD Z stable or rising, glucocorticoids stopped and "
-                       "ambulant: review maintenance or discontinuation with the bone-health team.",
-                       [therapy_evidence(tx), *(e for c in z for e in c.evidence)], f"MON-05:{tx.drug}:{z[0].key}",
-                       ("deesc_min_therapy_months", "deesc_fracture_free_months"), (cite.WARD_2018,))
+    yield from _review(
+        ctx,
+        "MON-05",
+        Indicator.INFO,
+        f"Stable on {tx.drug} for {months:.0f} months, risk factors resolved: consider maintenance/"
+        "discontinuation review",
+        "No new fracture or back pain, BMD Z stable or rising, glucocorticoids stopped and "
+        "ambulant: review maintenance or discontinuation with the bone-health team.",
+        [therapy_evidence(tx), *(e for c in z for e in c.evidence)],
+        f"MON-05:{tx.drug}:{z[0].key}",
+        ("deesc_min_therapy_months", "deesc_fracture_free_months"),
+        (cite.WARD_2018,),
+    )
 
 
 def off_therapy(ctx: RuleContext) -> Iterator[Finding]:
-    """MON-04 denosumab stopped without a bisphosphonate after it; MON-06 risk factors returned after a stop."""
+    """MON-04 denosumab stopped without a bisphosphonate after it; MON-06 risk returned after a stop."""
     if not gate(ctx):
         return
     courses = bone_courses(ctx)
@@ -131,33 +225,54 @@ def off_therapy(ctx: RuleContext) -> Iterator[Finding]:
     for dmab in (c for c in courses if c.drug_class is DrugClass.DENOSUMAB and not c.active and stop_date(c)):
         stop = stop_date(dmab)
         if not any(b.active or (b.start and stop and b.start >= stop) for b in bps):
-            yield from _review(ctx, "MON-04", Indicator.WARNING,
-                               f"Denosumab stopped (last dose {stop}) without follow-on therapy – rebound "
-                               "vertebral fracture risk", "Stopping denosumab without a bisphosphonate after it "
-                               "risks rebound bone loss and multiple vertebral fractures (sequential therapy).",
-                               [therapy_evidence(dmab)], f"MON-04:{stop}", (), (cite.ACR_GIOP_2022,), since=stop)
+            yield from _review(
+                ctx,
+                "MON-04",
+                Indicator.WARNING,
+                f"Denosumab stopped (last dose {stop}) without follow-on therapy – rebound "
+                "vertebral fracture risk",
+                "Stopping denosumab without a bisphosphonate after it "
+                "risks rebound bone loss and multiple vertebral fractures (sequential therapy).",
+                [therapy_evidence(dmab)],
+                f"MON-04:{stop}",
+                (),
+                (cite.ACR_GIOP_2022,),
+                since=stop,
+            )
     if active_therapy(ctx):
         return
     r = risk(ctx)
-    stopped = sorted(((c, s) for c in courses if not c.active and (s := stop_date(c))), key=lambda cs: cs[1],
-                     reverse=True)
+    stopped = sorted(
+        ((c, s) for c in courses if not c.active and (s := stop_date(c))), key=lambda cs: cs[1], reverse=True
+    )
     for c, stop in stopped:
         returned: list[tuple[str, Evidence]] = []
         for gc in ctx.summary.courses(DrugClass.GLUCOCORTICOID):
             if gc.active and gc.start and gc.start > stop:
-                returned.append(("glucocorticoids restarted", Evidence("Glucocorticoid restarted", gc.drug, gc.start,
-                                                                       gc.sources[0])))
+                returned.append(
+                    (
+                        "glucocorticoids restarted",
+                        Evidence("Glucocorticoid restarted", gc.drug, gc.start, gc.sources[0]),
+                    )
+                )
         since = ctx.summary.non_ambulatory_since
         if ctx.summary.non_ambulatory and since and since > stop:
             returned.append(("loss of ambulation", Evidence("Loss of ambulation", "non-ambulatory", since)))
         returned += [("new fracture", fracture_evidence(f)) for f in r.fractures if f.when and f.when > stop]
         if returned:
             what = ", ".join(dict.fromkeys(w for w, _ in returned))
-            yield from _review(ctx, "MON-06", Indicator.WARNING,
-                               f"Risk factors returned after {c.drug} stopped ({stop}): {what} – re-evaluate",
-                               f"Bone-targeted therapy stopped on {stop}; since then: {what}. Re-evaluate therapy.",
-                               [therapy_evidence(c), *(e for _, e in returned)],
-                               f"MON-06:{c.drug}:{stop}:{what}", (), (), since=stop)
+            yield from _review(
+                ctx,
+                "MON-06",
+                Indicator.WARNING,
+                f"Risk factors returned after {c.drug} stopped ({stop}): {what} – re-evaluate",
+                f"Bone-targeted therapy stopped on {stop}; since then: {what}. Re-evaluate therapy.",
+                [therapy_evidence(c), *(e for _, e in returned)],
+                f"MON-06:{c.drug}:{stop}:{what}",
+                (),
+                (),
+                since=stop,
+            )
             return  # one card for the most recent stop is enough
 
 

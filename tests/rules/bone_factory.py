@@ -8,8 +8,23 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from service.fhir.summary import (
-    CANONICAL_UNITS, ActionKind, ClinicalFinding, Concept, Diagnosis, DrugClass, Fracture, FractureKind,
-    ImagingKind, Measurement, MedicationCourse, Nmd, Order, PatientSummary, Site, SpineImaging, Symptom,
+    CANONICAL_UNITS,
+    ActionKind,
+    ClinicalFinding,
+    Concept,
+    Diagnosis,
+    DrugClass,
+    Fracture,
+    FractureKind,
+    ImagingKind,
+    Measurement,
+    MedicationCourse,
+    Nmd,
+    Order,
+    PatientSummary,
+    Site,
+    SpineImaging,
+    Symptom,
 )
 from service.rules.bone import evaluate_bone
 from service.rules.core import Finding, RuleContext
@@ -31,14 +46,24 @@ def _src(kind: str = "Observation") -> str:
 def patient(age: float = 12, sex: str = "male", *facts, dx: Nmd | None = Nmd.DMD, **kw) -> PatientSummary:
     """A patient aged ``age`` years today; ``facts`` are Measurements/Fractures/... (tuples are flattened)."""
     flat = [f for x in facts for f in (x if isinstance(x, tuple | list) else (x,))]
-    by = {t: tuple(f for f in flat if isinstance(f, t)) for t in
-          (Measurement, Fracture, MedicationCourse, SpineImaging, Order, ClinicalFinding)}
+    by = {
+        t: tuple(f for f in flat if isinstance(f, t))
+        for t in (Measurement, Fracture, MedicationCourse, SpineImaging, Order, ClinicalFinding)
+    }
     diagnoses = (Diagnosis(dx, None, "Condition/dx", dx.value),) if dx else ()
     return PatientSummary(
-        today=TODAY, patient_id="p1", birth_date=TODAY - timedelta(days=round(age * 365.25)), sex=sex,
-        diagnoses=diagnoses, measurements=tuple(sorted(by[Measurement], key=lambda m: m.when)),
-        fractures=by[Fracture], medications=by[MedicationCourse], spine_imaging=by[SpineImaging],
-        orders=by[Order], findings=by[ClinicalFinding], **kw,
+        today=TODAY,
+        patient_id="p1",
+        birth_date=TODAY - timedelta(days=round(age * 365.25)),
+        sex=sex,
+        diagnoses=diagnoses,
+        measurements=tuple(sorted(by[Measurement], key=lambda m: m.when)),
+        fractures=by[Fracture],
+        medications=by[MedicationCourse],
+        spine_imaging=by[SpineImaging],
+        orders=by[Order],
+        findings=by[ClinicalFinding],
+        **kw,
     )
 
 
@@ -76,17 +101,42 @@ def long_bone(bone: str = "femur", when: date | None = None, **kw) -> Fracture:
     return Fracture(FractureKind.LONG_BONE, when or ago(1), (_src("Condition"),), level=bone, **kw)
 
 
-def gc(months_on: float = 24, drug: str = "deflazacort", active: bool = True, end: date | None = None,
-       start: date | None = None) -> MedicationCourse:
-    return MedicationCourse(drug, DrugClass.GLUCOCORTICOID, start or ago(months_on), end, end or TODAY, active,
-                            (_src("MedicationRequest"),))
+def gc(
+    months_on: float = 24,
+    drug: str = "deflazacort",
+    active: bool = True,
+    end: date | None = None,
+    start: date | None = None,
+) -> MedicationCourse:
+    return MedicationCourse(
+        drug,
+        DrugClass.GLUCOCORTICOID,
+        start or ago(months_on),
+        end,
+        end or TODAY,
+        active,
+        (_src("MedicationRequest"),),
+    )
 
 
-def therapy(months_on: float = 24, drug: str = "zoledronic acid", cls: DrugClass = DrugClass.BISPHOSPHONATE_IV,
-            active: bool = True, last_dose: date | None = None, end: date | None = None,
-            start: date | None = None) -> MedicationCourse:
-    return MedicationCourse(drug, cls, start or ago(months_on), end, last_dose or ago(2), active,
-                            (_src("MedicationAdministration"),))
+def therapy(
+    months_on: float = 24,
+    drug: str = "zoledronic acid",
+    cls: DrugClass = DrugClass.BISPHOSPHONATE_IV,
+    active: bool = True,
+    last_dose: date | None = None,
+    end: date | None = None,
+    start: date | None = None,
+) -> MedicationCourse:
+    return MedicationCourse(
+        drug,
+        cls,
+        start or ago(months_on),
+        end,
+        last_dose or ago(2),
+        active,
+        (_src("MedicationAdministration"),),
+    )
 
 
 def imaged(when: date, kind: ImagingKind = ImagingKind.LATERAL_SPINE_XR) -> SpineImaging:
@@ -101,8 +151,9 @@ def symptom(s: Symptom, when: date | None) -> ClinicalFinding:
     return ClinicalFinding(s, when, _src("Condition"))
 
 
-def ctx(summary: PatientSummary, today: date = TODAY, overrides: dict | None = None, tmp: Path | None = None
-        ) -> RuleContext:
+def ctx(
+    summary: PatientSummary, today: date = TODAY, overrides: dict | None = None, tmp: Path | None = None
+) -> RuleContext:
     th = THRESHOLDS
     if overrides:
         assert tmp is not None

@@ -7,29 +7,53 @@ import pytest
 from service.fhir.summary import ActionKind, Concept, Site
 from service.rules.bone_therapy import bone_therapy
 from tests.rules.bone_factory import (
-    ago, ctx, fire, gc, lab, long_bone, order, patient, run, t, therapy, vf, vitd, z,
+    ago,
+    ctx,
+    fire,
+    gc,
+    lab,
+    long_bone,
+    order,
+    patient,
+    run,
+    t,
+    therapy,
+    vf,
+    vitd,
+    z,
 )
 
 CYS = lab(Concept.CYSTATIN_C, 0.8, ago(2))
 VD_OK = vitd(32, ago(2))
 
 
-@pytest.mark.parametrize("facts, kw, expected", [
-    ((gc(24), vf("T12", 2)), {}, {"BT-01": "critical"}),
-    ((gc(24), vf("T12", 1)), {}, {"BT-01": "critical"}),                 # Genant 1 counts
-    ((gc(24), vf("T12", 0.5)), {}, {}),                                   # 0.5 is not a fracture
-    ((vf("T12", 0),), {}, {}),
-    ((vf("T12", 1),), {}, {"BT-01b": "warning"}),                        # no risk factor: confirm read
-    ((vf("T12", 2),), {}, {"BT-01b": "critical"}),
-    ((gc(24), vf("T12", 2, provisional=True)), {}, {"BT-01": "warning"}),
-    ((gc(24), vf("T12", 2, low_trauma=None)), {}, {"BT-01": "warning"}),
-    ((gc(24), vf("T12", 2, low_trauma=False)), {}, {}),                  # traumatic: not fragility
-    ((gc(24), vf("T12", 2), therapy(24)), {}, {}),                        # on therapy: MON rules instead
-    ((gc(24), vf("T12", 2, ago(2)), order(ActionKind.BONE_SPECIALIST_REFERRAL, ago(1))), {}, {}),
-    ((gc(24), vf("T12", 2, ago(1)), order(ActionKind.BONE_SPECIALIST_REFERRAL, ago(2))), {}, {"BT-01": "critical"}),
-    ((gc(24), vf("T12", 2)), {"data_complete": frozenset({"Condition", "Observation"})}, {"BT-01": "warning"}),
-    ((vf("T12", 2),), {"non_ambulatory": True}, {"BT-01": "critical"}),
-])
+@pytest.mark.parametrize(
+    "facts, kw, expected",
+    [
+        ((gc(24), vf("T12", 2)), {}, {"BT-01": "critical"}),
+        ((gc(24), vf("T12", 1)), {}, {"BT-01": "critical"}),  # Genant 1 counts
+        ((gc(24), vf("T12", 0.5)), {}, {}),  # 0.5 is not a fracture
+        ((vf("T12", 0),), {}, {}),
+        ((vf("T12", 1),), {}, {"BT-01b": "warning"}),  # no risk factor: confirm read
+        ((vf("T12", 2),), {}, {"BT-01b": "critical"}),
+        ((gc(24), vf("T12", 2, provisional=True)), {}, {"BT-01": "warning"}),
+        ((gc(24), vf("T12", 2, low_trauma=None)), {}, {"BT-01": "warning"}),
+        ((gc(24), vf("T12", 2, low_trauma=False)), {}, {}),  # traumatic: not fragility
+        ((gc(24), vf("T12", 2), therapy(24)), {}, {}),  # on therapy: MON rules instead
+        ((gc(24), vf("T12", 2, ago(2)), order(ActionKind.BONE_SPECIALIST_REFERRAL, ago(1))), {}, {}),
+        (
+            (gc(24), vf("T12", 2, ago(1)), order(ActionKind.BONE_SPECIALIST_REFERRAL, ago(2))),
+            {},
+            {"BT-01": "critical"},
+        ),
+        (
+            (gc(24), vf("T12", 2)),
+            {"data_complete": frozenset({"Condition", "Observation"})},
+            {"BT-01": "warning"},
+        ),
+        ((vf("T12", 2),), {"non_ambulatory": True}, {"BT-01": "critical"}),
+    ],
+)
 def test_bt01_vertebral_fracture(facts, kw, expected):
     got = fire(bone_therapy, patient(25, "male", *facts, CYS, VD_OK, **kw))
     assert {k: v for k, v in got.items() if k != "BT-04"} == expected
@@ -43,56 +67,79 @@ def test_bt01_summary_names_fracture_and_unconfirmed_asks_to_confirm():
     assert "confirm" in g.summary and g.indicator.value == "warning"
 
 
-@pytest.mark.parametrize("facts, kw, expected", [
-    ((long_bone(),), {"non_ambulatory": True}, {"BT-02": "warning"}),
-    ((long_bone(), z(-2.0, ago(2), Site.TOTAL_HIP)), {"non_ambulatory": True}, {"BT-02": "critical"}),
-    ((long_bone(), z(-2.0, ago(2), Site.TOTAL_HIP, preliminary=True)), {"non_ambulatory": True}, {"BT-02": "warning"}),
-    ((long_bone(), z(-1.9, ago(2), Site.TOTAL_HIP)), {"non_ambulatory": True}, {"BT-02": "warning"}),
-    ((long_bone(),), {}, {}),                                               # no persistent risk factor
-    ((long_bone(low_trauma=None), z(-2.5, ago(2), Site.TOTAL_HIP)), {"non_ambulatory": True}, {"BT-02": "warning"}),
-])
+@pytest.mark.parametrize(
+    "facts, kw, expected",
+    [
+        ((long_bone(),), {"non_ambulatory": True}, {"BT-02": "warning"}),
+        ((long_bone(), z(-2.0, ago(2), Site.TOTAL_HIP)), {"non_ambulatory": True}, {"BT-02": "critical"}),
+        (
+            (long_bone(), z(-2.0, ago(2), Site.TOTAL_HIP, preliminary=True)),
+            {"non_ambulatory": True},
+            {"BT-02": "warning"},
+        ),
+        ((long_bone(), z(-1.9, ago(2), Site.TOTAL_HIP)), {"non_ambulatory": True}, {"BT-02": "warning"}),
+        ((long_bone(),), {}, {}),  # no persistent risk factor
+        (
+            (long_bone(low_trauma=None), z(-2.5, ago(2), Site.TOTAL_HIP)),
+            {"non_ambulatory": True},
+            {"BT-02": "warning"},
+        ),
+    ],
+)
 def test_bt02_long_bone_fracture(facts, kw, expected):
     assert fire(bone_therapy, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
 
 
 def test_bt02_with_vertebral_fracture_is_critical_and_one_card():
-    found = [f for f in run(patient(12, "male", long_bone(), vf("T12", 1), CYS, VD_OK, non_ambulatory=True))
-             if f.action is ActionKind.BONE_SPECIALIST_REFERRAL]
+    found = [
+        f
+        for f in run(patient(12, "male", long_bone(), vf("T12", 1), CYS, VD_OK, non_ambulatory=True))
+        if f.action is ActionKind.BONE_SPECIALIST_REFERRAL
+    ]
     assert len(found) == 1 and {"BT-01", "BT-02"} <= set(found[0].rule_ids)
     assert found[0].indicator.value == "critical"
 
 
-@pytest.mark.parametrize("age, facts, expected", [
-    (60, (t(-2.5, ago(2), Site.FEMORAL_NECK),), {"BT-03": "warning"}),
-    (60, (t(-2.4, ago(2), Site.FEMORAL_NECK),), {}),
-    (45, (t(-2.6, ago(2)), z(-1.0, ago(2))), {}),                           # < 50: no WHO T class
-    (60, (t(-2.6, ago(2)), long_bone(low_trauma=False)), {"BT-03": "warning"}),  # traumatic doesn't count
-    (60, (t(-2.6, ago(26)),), {}),                                           # stale DXA
-])
+@pytest.mark.parametrize(
+    "age, facts, expected",
+    [
+        (60, (t(-2.5, ago(2), Site.FEMORAL_NECK),), {"BT-03": "warning"}),
+        (60, (t(-2.4, ago(2), Site.FEMORAL_NECK),), {}),
+        (45, (t(-2.6, ago(2)), z(-1.0, ago(2))), {}),  # < 50: no WHO T class
+        (60, (t(-2.6, ago(2)), long_bone(low_trauma=False)), {"BT-03": "warning"}),  # traumatic doesn't count
+        (60, (t(-2.6, ago(26)),), {}),  # stale DXA
+    ],
+)
 def test_bt03_osteoporosis_by_bmd(age, facts, expected):
     assert fire(bone_therapy, patient(age, "male", *facts, CYS, VD_OK)) == expected
 
 
-@pytest.mark.parametrize("age, facts, expected", [
-    (45, (gc(12), t(-1.0, ago(2)), z(-0.5, ago(2))), {"BT-04": "warning"}),
-    (45, (gc(12), t(-0.9, ago(2)), z(-0.5, ago(2))), {}),
-    (35, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),                    # < 40 y: BMD path not used
-    (45, (t(-1.5, ago(2)), z(-0.5, ago(2))), {}),                            # no glucocorticoid
-    (15, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),                    # child
-])
+@pytest.mark.parametrize(
+    "age, facts, expected",
+    [
+        (45, (gc(12), t(-1.0, ago(2)), z(-0.5, ago(2))), {"BT-04": "warning"}),
+        (45, (gc(12), t(-0.9, ago(2)), z(-0.5, ago(2))), {}),
+        (35, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # < 40 y: BMD path not used
+        (45, (t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # no glucocorticoid
+        (15, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # child
+    ],
+)
 def test_bt04_glucocorticoid_adult(age, facts, expected):
     assert fire(bone_therapy, patient(age, "male", *facts, CYS, VD_OK)) == expected
 
 
-@pytest.mark.parametrize("facts, kw, expected", [
-    ((z(-2.5, ago(2)),), {}, {}),                                              # BT-05: BMD alone, no card
-    ((z(-2.5, ago(2)),), {"non_ambulatory": True}, {}),                        # still no GC: no therapy card
-    ((gc(24),), {"non_ambulatory": True}, {"BT-06": "info"}),
-    ((gc(24),), {}, {}),
-    ((gc(24), z(-2.1, ago(2))), {}, {"BT-06": "info"}),
-    ((gc(24), z(-1.5, ago(14)), z(-2.0, ago(2))), {}, {"BT-06": "info"}),       # GC + falling BMD
-    ((gc(24), long_bone()), {"non_ambulatory": True}, {"BT-02": "warning"}),    # fracture: not pre-emptive
-])
+@pytest.mark.parametrize(
+    "facts, kw, expected",
+    [
+        ((z(-2.5, ago(2)),), {}, {}),  # BT-05: BMD alone, no card
+        ((z(-2.5, ago(2)),), {"non_ambulatory": True}, {}),  # still no GC: no therapy card
+        ((gc(24),), {"non_ambulatory": True}, {"BT-06": "info"}),
+        ((gc(24),), {}, {}),
+        ((gc(24), z(-2.1, ago(2))), {}, {"BT-06": "info"}),
+        ((gc(24), z(-1.5, ago(14)), z(-2.0, ago(2))), {}, {"BT-06": "info"}),  # GC + falling BMD
+        ((gc(24), long_bone()), {"non_ambulatory": True}, {"BT-02": "warning"}),  # fracture: not pre-emptive
+    ],
+)
 def test_bt05_bt06_no_fracture(facts, kw, expected):
     assert fire(bone_therapy, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
 
@@ -103,13 +150,16 @@ def test_bt05_low_bmd_child_gets_spine_imaging_not_therapy():
     assert any("SI-06" in f.rule_ids for f in found)
 
 
-@pytest.mark.parametrize("extra, has_bt07", [
-    ((vitd(14, ago(2)), CYS), True),                                           # vitamin D < 20
-    ((vitd(20, ago(2)), CYS), False),
-    ((VD_OK,), True),                                                          # renal function unknown
-    ((VD_OK, lab(Concept.CREATININE, 0.3, ago(2))), True),                     # creatinine only
-    ((VD_OK, lab(Concept.CYSTATIN_C, 0.8, ago(13))), True),                    # cystatin C too old
-])
+@pytest.mark.parametrize(
+    "extra, has_bt07",
+    [
+        ((vitd(14, ago(2)), CYS), True),  # vitamin D < 20
+        ((vitd(20, ago(2)), CYS), False),
+        ((VD_OK,), True),  # renal function unknown
+        ((VD_OK, lab(Concept.CREATININE, 0.3, ago(2))), True),  # creatinine only
+        ((VD_OK, lab(Concept.CYSTATIN_C, 0.8, ago(13))), True),  # cystatin C too old
+    ],
+)
 def test_bt07_before_starting(extra, has_bt07):
     got = fire(bone_therapy, patient(12, "male", gc(24), vf("T12", 2), *extra))
     assert ("BT-07" in got) is has_bt07 and "BT-01" in got

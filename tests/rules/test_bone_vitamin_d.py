@@ -9,23 +9,34 @@ from service.rules.vitamin_d import vitamin_d
 from tests.rules.bone_factory import ago, ctx, fire, gc, order, patient, vitd
 
 
-@pytest.mark.parametrize("facts, kw, expected", [
-    ((), {}, {"VD-01": "info"}),
-    ((vitd(25, ago(11)),), {}, {}),
-    ((vitd(10, ago(13)),), {}, {"VD-01": "info"}),                           # stale: repeat, not VD-02
-    ((vitd(19.9, ago(2)),), {}, {"VD-02": "warning"}),
-    ((vitd(20, ago(2)),), {}, {}),                                           # ambulant, no GC
-    ((vitd(20, ago(2)), gc(12)), {}, {"VD-03": "info"}),
-    ((vitd(29.9, ago(2)),), {"non_ambulatory": True}, {"VD-03": "info"}),
-    ((vitd(30, ago(2)),), {"non_ambulatory": True}, {}),
-    ((vitd(10, ago(2), "<"),), {}, {"VD-02": "warning", "VD-04": "warning"}),  # read at its bound
-    ((vitd(15, ago(2), ">"),), {}, {}),                                      # lower bound only
-    ((vitd(16, ago(2), preliminary=True),), {}, {"VD-02": "warning"}),
-    ((order(ActionKind.VITAMIN_D_TEST, ago(1)),), {}, {}),                   # test already ordered
-    ((order(ActionKind.VITAMIN_D_TEST, ago(4)),), {}, {"VD-01": "info"}),    # order outside 90 days
-    ((vitd(12, ago(2)), order(ActionKind.VITAMIN_D_TEST, ago(1))), {}, {}),  # recheck ordered after result
-    ((vitd(12, ago(2)), order(ActionKind.VITAMIN_D_TEST, ago(2.5))), {}, {"VD-02": "warning"}),  # order before
-])
+@pytest.mark.parametrize(
+    "facts, kw, expected",
+    [
+        ((), {}, {"VD-01": "info"}),
+        ((vitd(25, ago(11)),), {}, {}),
+        ((vitd(10, ago(13)),), {}, {"VD-01": "info"}),  # stale: repeat, not VD-02
+        ((vitd(19.9, ago(2)),), {}, {"VD-02": "warning"}),
+        ((vitd(20, ago(2)),), {}, {}),  # ambulant, no GC
+        ((vitd(20, ago(2)), gc(12)), {}, {"VD-03": "info"}),
+        ((vitd(29.9, ago(2)),), {"non_ambulatory": True}, {"VD-03": "info"}),
+        ((vitd(30, ago(2)),), {"non_ambulatory": True}, {}),
+        ((vitd(10, ago(2), "<"),), {}, {"VD-02": "warning", "VD-04": "warning"}),  # read at its bound
+        ((vitd(15, ago(2), ">"),), {}, {}),  # lower bound only
+        ((vitd(16, ago(2), preliminary=True),), {}, {"VD-02": "warning"}),
+        ((order(ActionKind.VITAMIN_D_TEST, ago(1)),), {}, {}),  # test already ordered
+        ((order(ActionKind.VITAMIN_D_TEST, ago(4)),), {}, {"VD-01": "info"}),  # order outside 90 days
+        (
+            (vitd(12, ago(2)), order(ActionKind.VITAMIN_D_TEST, ago(1))),
+            {},
+            {},
+        ),  # recheck ordered after result
+        (
+            (vitd(12, ago(2)), order(ActionKind.VITAMIN_D_TEST, ago(2.5))),
+            {},
+            {"VD-02": "warning"},
+        ),  # order before
+    ],
+)
 def test_vitamin_d(facts, kw, expected):
     assert fire(vitamin_d, patient(12, "male", *facts, **kw)) == expected
 
