@@ -11,9 +11,11 @@ from werkzeug.exceptions import HTTPException
 
 from service import logs
 from service.cds_hooks.handler import CardLedger, Engine
+from service.cds_hooks.feedback import bp as feedback_bp
 from service.cds_hooks.routes import bp as cds_bp
 from service.config import Settings
 from service.errors import ApiError, PayloadTooLarge, Unauthorized
+from service.feedback.ledger import create_ledger
 from service.security.auth import Authenticator
 
 log = logging.getLogger("nmd_cds.app")
@@ -36,7 +38,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     app.extensions["nmd_cds_settings"] = settings
     authenticator = Authenticator(settings)
     app.register_blueprint(cds_bp)
-    _register_optional_blueprints(app)
+    app.register_blueprint(feedback_bp)
 
     @app.get("/openapi.json")
     def _openapi() -> Response:
@@ -106,17 +108,5 @@ def audience_url(settings: Settings) -> str:
     return request.base_url
 
 
-def _default_ledger(settings: Settings) -> CardLedger | None:
-    try:
-        from service.feedback.ledger import create_ledger
-    except ImportError:
-        return None
-    return create_ledger(settings)
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    try:
-        from service.cds_hooks.feedback import bp as feedback_bp
-    except ImportError:
-        return
-    app.register_blueprint(feedback_bp)
+def _default_ledger(settings: Settings) -> CardLedger:
+    return create_ledger(settings, topic_days=settings.topic_days() or None)

@@ -68,6 +68,7 @@ class Settings:
     sqlite_path: str = "var/nmd-cds.sqlite3"
     patient_hash_secret: str = ""  # HMAC key for patient ids in the store; empty = random per process (dev)
     suppression_days: int = 180
+    topic_suppression_days: tuple[str, ...] = ()  # "topic=days" pairs overriding suppression_days per topic
     critical_suppression_days: int = 7
     retention_days: int = 730
 
@@ -85,7 +86,22 @@ class Settings:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{name}={raw!r}: {exc}") from exc
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        try:
+            settings.topic_days()
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}TOPIC_SUPPRESSION_DAYS: {exc}") from exc
+        return settings
+
+    def topic_days(self) -> dict[str, int]:
+        """``topic_suppression_days`` as {topic: days}; raises ValueError on a malformed pair."""
+        out: dict[str, int] = {}
+        for pair in self.topic_suppression_days:
+            topic, sep, days = pair.partition("=")
+            if not sep or not topic.strip() or not days.strip().isdigit():
+                raise ValueError(f"expected topic=days pairs, got {pair!r}")
+            out[topic.strip()] = int(days)
+        return out
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -135,6 +151,7 @@ SETTINGS_DOC: dict[str, str] = {
     "sqlite_path": "SQLite file for feedback storage when no database URL is set.",
     "patient_hash_secret": "Secret for the keyed hash of patient ids in the feedback store.",
     "suppression_days": "Days a card overridden with a reason is not shown again for the same patient.",
+    "topic_suppression_days": "Per-topic suppression periods, e.g. `spine-imaging=90,nutrition-referral=30`.",
     "critical_suppression_days": "Longest silencing of a critical card after an override.",
     "retention_days": "Days after which feedback records are purged by `python -m service feedback purge`.",
 }
