@@ -1,0 +1,1 @@
+"""Benchmark of the CDS service: request generator (generate) and runner (run); see bench/README.md."""

@@ -15,7 +15,7 @@ from typing import Any
 from service.cds_hooks.request import HookRequest
 from service.config import Settings
 from service.errors import DataUnavailable
-from service.fhir.client import FhirClient, FhirError, bundle_resources, next_link
+from service.fhir.client import FhirClient, FhirError, bundle_entries, bundle_resources, next_link
 from service.security.ssrf import FhirServerRefused, check_fhir_server
 
 log = logging.getLogger("nmd_cds.prefetch")
@@ -42,7 +42,7 @@ def _is_operation_outcome(value: Any) -> bool:
         return True
     # A Bundle whose only entries are OperationOutcomes reports a failed prefetch.
     if value.get("resourceType") == "Bundle":
-        entries = [e.get("resource") for e in value.get("entry") or [] if isinstance(e, dict)]
+        entries = [e.get("resource") for e in bundle_entries(value) if isinstance(e, dict)]
         return bool(entries) and all(
             isinstance(r, dict) and r.get("resourceType") == "OperationOutcome" for r in entries
         )

@@ -141,6 +141,12 @@ class FhirClient:
         return b"".join(chunks)
 
 
+def bundle_entries(bundle: dict[str, Any]) -> list[Any]:
+    """``Bundle.entry`` when it is a list, else no entries (malformed input is not an error here)."""
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []
+
+
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """The resources of a search page, without OperationOutcome entries of mode ``outcome``."""
     out: list[dict[str, Any]] = []

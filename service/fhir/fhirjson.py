@@ -39,7 +39,9 @@ def codes_of(concept: Any) -> set[str]:
 
 
 def concept_text(concept: Any) -> str:
-    """Lower-cased text and displays of a CodeableConcept, for text matching."""
+    """Lower-cased text and displays of a CodeableConcept (or a list of them, e.g. Condition.bodySite)."""
+    if isinstance(concept, list):
+        return " ".join(t for t in (concept_text(c) for c in concept) if t)
     d = as_dict(concept)
     parts = [text(d.get("text"))] + [disp for _, _, disp in codings(d)]
     return " ".join(p for p in parts if p).lower()

@@ -166,7 +166,9 @@ def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None
         graded = [(None, level)]  # type: ignore[list-item]
     prelim = obs.get("status") == "preliminary"
     out = [
-        Fracture(FractureKind.VERTEBRAL, when, (source,), lvl, g, None, prelim, "vertebral fracture")
+        # A VF read on imaging with no trauma code is a fragility fracture (§4 item 4 asks for the
+        # mechanism only where a traumatic S-code says so).
+        Fracture(FractureKind.VERTEBRAL, when, (source,), lvl, g, True, prelim, "vertebral fracture")
         for g, lvl in graded
         if g is None or g >= codes.GENANT_FRACTURE_MIN
     ]

@@ -271,10 +271,14 @@ class PatientSummary:
 
     # --- derived facts (cheap; rules call them) ---
     def age_at(self, when: date) -> float | None:
-        """Age in years (fractional) at a date; None without a birth date."""
+        """Age in years at a date: completed calendar years plus the fraction of the current year
+        (so a 20th birthday is exactly 20.0); None without a birth date."""
         if self.birth_date is None:
             return None
-        return (when - self.birth_date).days / 365.25
+        b = self.birth_date
+        years = when.year - b.year - ((when.month, when.day) < (b.month, b.day))
+        last, following = _anniversary(b, b.year + years), _anniversary(b, b.year + years + 1)
+        return years + (when - last).days / (following - last).days
 
     def has(self, *disorders: Nmd) -> bool:
         return any(d.disorder in disorders for d in self.diagnoses)
@@ -300,21 +304,6 @@ class PatientSummary:
     def orders_for(self, action: ActionKind) -> tuple[Order, ...]:
         return tuple(o for o in self.orders if o.action is action)
 
-    def age_band(self, when: date) -> AgeBand | None:
-        """Which BMD metric applies at a date (clinical-knowledge §1.2); None without a birth date."""
-        if self.birth_date is None:
-            return None
-        b = self.birth_date
-        # completed years by the calendar: days/365.25 can put a 20th birthday a day early or late
-        age = when.year - b.year - ((when.month, when.day) < (b.month, b.day))
-        if age < 5:
-            return AgeBand.UNDER_5
-        if age < 20:
-            return AgeBand.CHILD
-        if age < 50:
-            return AgeBand.ADULT_UNDER_50
-        return AgeBand.ADULT_50_PLUS
-
     def usual_weight(self, current: Measurement, lookback_days: int, min_span_days: int) -> Measurement | None:
         """Usual weight for ``current`` (clinical-knowledge §1.7).
 
@@ -332,10 +321,9 @@ class PatientSummary:
         return max(window, key=lambda m: (m.value, m.when))
 
 
-class AgeBand(StrEnum):
-    """Age bands of clinical-knowledge §1.2 (age at the measurement's date)."""
-
-    UNDER_5 = "under_5"  # DXA hard to interpret; fracture-based rules only
-    CHILD = "child"  # 5 - <20 y: Z-score
-    ADULT_UNDER_50 = "adult_under_50"  # Z-score; WHO T-score classes not applied
-    ADULT_50_PLUS = "adult_50_plus"  # T-score (men >= 50; women post-menopausal)
+def _anniversary(birth: date, year: int) -> date:
+    """The birthday in ``year``; a 29 February birthday falls on 1 March in common years."""
+    try:
+        return birth.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)

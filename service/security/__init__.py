@@ -1,1 +1,1 @@
-"""Security of the service: JWT authentication of CDS clients, the FHIR-server allowlist (SSRF), input limits."""
+"""Security of the service: JWT authentication of CDS clients and the FHIR-server allowlist (SSRF)."""

@@ -87,8 +87,12 @@ def _issuer(iss: str, raw: Any, base: Path, settings: Settings, where: str) -> T
     jku = _strings(raw.get("jku_allowlist", []), f"{where}: issuer {iss!r}: jku_allowlist")
     tenants = _strings(raw.get("tenants", []), f"{where}: issuer {iss!r}: tenants")
     for url in [u for u in [jwks_url, *jku] if u]:
-        if not isinstance(url, str) or not (url.startswith("https://") or settings.dev_mode and url.startswith("http://")):
-            raise ConfigError(f"{where}: issuer {iss!r}: key set URL {url!r} must be https (http only in dev mode)")
+        if not isinstance(url, str) or not (
+            url.startswith("https://") or settings.dev_mode and url.startswith("http://")
+        ):
+            raise ConfigError(
+                f"{where}: issuer {iss!r}: key set URL {url!r} must be https (http only in dev mode)"
+            )
     if not (jwks_file or jwks_url or jku):
         raise ConfigError(f"{where}: issuer {iss!r} needs jwks_file, jwks_url or jku_allowlist")
     return TrustedIssuer(iss, jwks_file, jwks_url, jku, tenants)

@@ -69,8 +69,10 @@ class KeySetCache:
                 try:
                     entry = _Entry(self._load(source), now)
                 except KeySetUnavailable as exc:
-                    log.warning("key set unavailable; keeping what is cached",
-                                extra={"reason": str(exc), "source": source[1]})
+                    log.warning(
+                        "key set unavailable; keeping what is cached",
+                        extra={"reason": str(exc), "source": source[1]},
+                    )
                     # Remember the failure too, so a dead key server is not retried on every request.
                     entry = _Entry(entry.keys if entry else {}, now)
                 self._entries[source] = entry
@@ -130,7 +132,12 @@ def public_key(jwk: dict[str, Any], alg: str) -> Any:
     """The cryptography public key of ``jwk`` for ``alg``; ValueError when they do not fit together."""
     if "alg" in jwk and jwk["alg"] != alg:
         raise ValueError(f"key is for {jwk['alg']}, token uses {alg}")
-    expected = {"ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "RS256": ("RSA", None), "RS384": ("RSA", None)}
+    expected = {
+        "ES256": ("EC", "P-256"),
+        "ES384": ("EC", "P-384"),
+        "RS256": ("RSA", None),
+        "RS384": ("RSA", None),
+    }
     kty, crv = expected[alg]
     if jwk.get("kty") != kty or (crv and jwk.get("crv") != crv):
         raise ValueError(f"key type {jwk.get('kty')}/{jwk.get('crv')} does not fit {alg}")

@@ -1,8 +1,8 @@
 """The FHIR fallback must not be an open proxy (SSRF): which ``fhirServer`` URLs the service may call.
 
 Policy (docs/security.md):
-- only ``http``/``https``; no user-info (``user@host`` confuses parsers), no query or fragment, no ``.``/``..``
-  path segments;
+- only ``http``/``https``; no user-info (``user@host`` confuses parsers), no query or fragment,
+  no ``.``/``..`` path segments;
 - link-local and metadata addresses (169.254.0.0/16, fe80::/10, also written as a decimal/hex IPv4 or as an
   IPv4-mapped IPv6 address) and unspecified/multicast addresses are refused always;
 - outside dev mode: ``https`` only and the URL must match ``fhir_allowed_servers`` — an empty allowlist
@@ -46,7 +46,9 @@ def check_fhir_server(url: str, settings: Settings) -> None:
     parts = _parse(url)
     host = (parts.hostname or "").rstrip(".")
     address = _as_ip(host)
-    if address is not None and any(address in net for net in _ALWAYS_REFUSED if net.version == address.version):
+    if address is not None and any(
+        address in net for net in _ALWAYS_REFUSED if net.version == address.version
+    ):
         raise FhirServerRefused("fhirServer is a link-local, metadata or unspecified address")
     if host in _METADATA_NAMES:
         raise FhirServerRefused("fhirServer is a cloud metadata host")

@@ -310,3 +310,28 @@ def test_gastrostomy(resources, gastrostomy) -> None:
 def test_incomplete_prefetch_is_passed_through() -> None:  # edge case 23
     s = run(obs("29463-7", 30, "kg"), complete=frozenset({"Observation"}))
     assert s.data_complete == frozenset({"Observation"}) and s.fractures == ()
+
+
+@pytest.mark.parametrize(
+    "body_site, kind, level",
+    [  # Condition.bodySite is a list in R4: the site must still classify the fracture
+        ([{"text": "Femur"}], FractureKind.LONG_BONE, None),
+        ([{"text": "T12 vertebra"}], FractureKind.VERTEBRAL, "T12"),
+        ([{"coding": [{"system": SNOMED, "code": "71341001", "display": "Bone structure of femur"}]}],
+         FractureKind.LONG_BONE, None),
+    ],
+)
+def test_condition_body_site_list_classifies_fragility_fracture(body_site, kind, level) -> None:
+    s = run(cond(SNOMED, "443165006", bodySite=body_site))
+    (f,) = s.fractures
+    assert f.kind is kind and f.low_trauma is True
+    if level:
+        assert f.level == level
+
+
+def test_vertebral_fracture_observation_is_low_trauma() -> None:
+    # A VF read on imaging carries no trauma code: it is a fragility fracture (only S-codes ask to confirm).
+    s = run(obs(cc(SNOMED, "42942008"), True, None, component=[
+        {"code": {"text": "Genant grade"}, "valueInteger": 2}]))
+    (f,) = s.fractures
+    assert f.low_trauma is True and f.genant_grade == 2

@@ -65,3 +65,19 @@ def test_scenario_gives_expected_cards_on_both_paths(scenario, loaded, settings,
         c["summary"] for c in sorted(b["cards"], key=lambda c: c["summary"])
     ]
     assert outcome(a) == expected_outcome(scenario), "\n".join(c["summary"] for c in a["cards"])
+
+
+def test_committed_rendering_matches_the_scenarios(tmp_path):
+    """fhir_fixtures/rendered/ (the kit for 2026-11-21) must be regenerated when a scenario changes."""
+    from pathlib import Path
+
+    from service.fixtures.render import render_all
+
+    committed = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "rendered"
+    render_all(TODAY, tmp_path)
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
+    assert fresh == sorted(p.relative_to(committed) for p in committed.rglob("*.json"))
+    for rel in fresh:
+        assert (tmp_path / rel).read_text() == (committed / rel).read_text(), (
+            f"{rel} is stale: run python -m service fixtures render --today {TODAY} --out fhir_fixtures/rendered"
+        )

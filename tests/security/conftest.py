@@ -1,4 +1,4 @@
-"""An app with authentication on (one trusted issuer, ES256/RS384 keys) and one with it off, for HTTP tests."""
+"""Apps with authentication on (one trusted issuer, ES256/RS384 keys) for the HTTP tests."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def issuers_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def secure_app(tmp_path: Path, issuers_path: Path) -> Flask:
-    return create_app(app_settings(tmp_path, trusted_issuers_file=str(issuers_path), base_url="https://cds.example.org"))
+    return create_app(
+        app_settings(tmp_path, trusted_issuers_file=str(issuers_path), base_url="https://cds.example.org")
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,11 @@ Reply = tuple[int, dict[str, str], bytes]
 class Recorder:
     base: str = ""
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization)
-    reply: Callable[[str], Reply] = lambda path: (200, {}, json.dumps({"resourceType": "Patient", "id": "p"}).encode())
+    reply: Callable[[str], Reply] = lambda path: (
+        200,
+        {},
+        json.dumps({"resourceType": "Patient", "id": "p"}).encode(),
+    )
 
 
 @contextmanager

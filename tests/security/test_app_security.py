@@ -24,7 +24,12 @@ def auth_header(**claims) -> dict[str, str]:
     [
         ("get", "/cds-services", BASE + "/cds-services", 200),
         ("post", SERVICE, BASE + SERVICE, 200),
-        ("post", SERVICE + "/feedback", BASE + SERVICE + "/feedback", None),  # whatever feedback answers, not 401
+        (
+            "post",
+            SERVICE + "/feedback",
+            BASE + SERVICE + "/feedback",
+            None,
+        ),  # whatever feedback answers, not 401
         ("get", "/cds-services", BASE + SERVICE, 401),  # a service-call token replayed at discovery
         ("post", SERVICE, BASE + "/cds-services", 401),
         ("post", SERVICE, "https://evil.example.org" + SERVICE, 401),
@@ -46,7 +51,11 @@ def test_aud_must_be_the_endpoint_invoked(secure_client, method, path, aud, stat
         ("get", "/cds-services", {}),
         ("post", SERVICE, {}),
         ("post", SERVICE + "/feedback", {}),
-        ("get", "/cds-services", {"Authorization": "Bearer " + (t.DATA / "jwt-example-compact.txt").read_text().strip()}),
+        (
+            "get",
+            "/cds-services",
+            {"Authorization": "Bearer " + (t.DATA / "jwt-example-compact.txt").read_text().strip()},
+        ),
         ("get", "/cds-services", {"Authorization": "Basic YTpi"}),
     ],
 )
@@ -56,7 +65,9 @@ def test_requests_without_a_valid_token_get_401_without_detail(secure_client, me
     assert resp.get_json() == {"error": "unauthorized"}
 
 
-@pytest.mark.parametrize("path, method", [("/healthz", "get"), ("/openapi.json", "get"), (SERVICE, "options")])
+@pytest.mark.parametrize(
+    "path, method", [("/healthz", "get"), ("/openapi.json", "get"), (SERVICE, "options")]
+)
 def test_health_openapi_and_preflight_need_no_token(secure_client, path, method):
     assert getattr(secure_client, method)(path).status_code in (200, 204)
 
@@ -75,15 +86,20 @@ def test_replayed_token_is_refused_at_the_second_use(secure_client):
     ],
 )
 def test_forwarded_headers_count_only_behind_a_proxy(tmp_path, issuers_path, behind_proxy, forwarded, status):
-    app = create_app(app_settings(tmp_path, trusted_issuers_file=str(issuers_path), behind_proxy=behind_proxy))
+    app = create_app(
+        app_settings(tmp_path, trusted_issuers_file=str(issuers_path), behind_proxy=behind_proxy)
+    )
     headers = {**forwarded, **auth_header(aud=BASE + "/cds-services")}
     assert app.test_client().get("/cds-services", headers=headers).status_code == status
 
 
 @pytest.fixture
 def limited_client(tmp_path):
-    app = create_app(app_settings(tmp_path, auth=False, dev_mode=True, max_body_bytes=4000, max_json_depth=8,
-                                  max_array_length=20))
+    app = create_app(
+        app_settings(
+            tmp_path, auth=False, dev_mode=True, max_body_bytes=4000, max_json_depth=8, max_array_length=20
+        )
+    )
     return app.test_client()
 
 
@@ -97,11 +113,24 @@ def nested(depth: int) -> dict:
 @pytest.mark.parametrize(
     "body, content_type, status, message",
     [
-        (json.dumps(b.hook_request({"patient": None}, extension={"x": "y" * 5000})), "application/json", 413, "4000"),
-        (json.dumps(b.hook_request({"patient": None}, extension=nested(10))), "application/json", 400,
-         "nested deeper than 8"),
-        (json.dumps(b.hook_request({"patient": None}, extension={"list": list(range(21))})), "application/json", 400,
-         "at most 20"),
+        (
+            json.dumps(b.hook_request({"patient": None}, extension={"x": "y" * 5000})),
+            "application/json",
+            413,
+            "4000",
+        ),
+        (
+            json.dumps(b.hook_request({"patient": None}, extension=nested(10))),
+            "application/json",
+            400,
+            "nested deeper than 8",
+        ),
+        (
+            json.dumps(b.hook_request({"patient": None}, extension={"list": list(range(21))})),
+            "application/json",
+            400,
+            "at most 20",
+        ),
         ("[" * 5000 + "]" * 5000, "application/json", 413, "4000"),
         ("[" * 1500 + "]" * 1500, "application/json", 400, "nested deeper than 8"),
         ("{not json", "application/json", 400, "not valid JSON"),

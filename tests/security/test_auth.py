@@ -1,4 +1,4 @@
-"""JWT authentication of CDS clients: each allowed algorithm accepted; every bad token → Unauthorized (401)."""
+"""JWT authentication of CDS clients: each allowed algorithm accepted; every bad token → 401."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def issuers_file(tmp_path: Path) -> Path:
         {
             t.ISS: {"jwks_file": jwks.name, "jku_allowlist": [OTHER_JKU]},
             "https://tenanted.example.org": {"jwks_file": str(jwks), "tenants": ["org-1"]},
-            SPEC_ISS: {"jwks_file": str(t.DATA / "jwt-example-jwks-public.json"), "jku_allowlist": [SPEC_JKU]},
+            SPEC_ISS: {
+                "jwks_file": str(t.DATA / "jwt-example-jwks-public.json"),
+                "jku_allowlist": [SPEC_JKU],
+            },
         },
     )
 
@@ -62,8 +65,11 @@ def unsigned(header: dict, payload: dict) -> str:
 
 def hs256_with_public_key(k: t.Key) -> str:
     """The classic algorithm-confusion attack: HMAC keyed with the verifier's own public key (PEM)."""
-    pem = k.private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': k.kid}).encode())}.{b64(json.dumps(t.claims()).encode())}"
+    pem = k.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": k.kid}).encode())
+    signing_input = f"{header}.{b64(json.dumps(t.claims()).encode())}"
     return f"{signing_input}.{b64(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest())}"
 
 
@@ -92,7 +98,9 @@ def test_spec_example_token_verifies_but_is_expired(auth):
     spec_token = (t.DATA / "jwt-example-compact.txt").read_text().strip()
     jwk = json.loads((t.DATA / "jwt-example-jwks-public.json").read_text())["keys"][0]
     # The signature is good: only the 2015 expiry makes it fail.
-    jwt.decode(spec_token, jwt.PyJWK(jwk).key, algorithms=["ES384"], audience=SPEC_AUD, options={"verify_exp": False})
+    jwt.decode(
+        spec_token, jwt.PyJWK(jwk).key, algorithms=["ES384"], audience=SPEC_AUD, options={"verify_exp": False}
+    )
     assert reason_of(auth, t.bearer(spec_token), SPEC_AUD) == "JWT expired"
 
 
@@ -110,9 +118,17 @@ REJECTED = [
     ("huge", lambda a: "Bearer " + "a" * 20000, "too long"),
     ("expired", lambda a: t.bearer(t.token(E256, exp=1_000_000, iat=999_990)), "JWT expired"),
     ("wrong audience", lambda a: t.bearer(t.token(E256, aud="https://cds.example.org/cds-services")), "aud"),
-    ("unknown issuer", lambda a: t.bearer(t.token(E256, iss="https://evil.example.org")), "issuer is not trusted"),
+    (
+        "unknown issuer",
+        lambda a: t.bearer(t.token(E256, iss="https://evil.example.org")),
+        "issuer is not trusted",
+    ),
     ("unknown kid", lambda a: t.bearer(t.token(t.key("ES256", "rogue-kid"))), "kid not found"),
-    ("alg none", lambda a: t.bearer(unsigned({"alg": "none", "typ": "JWT", "kid": E256.kid}, t.claims())), "alg"),
+    (
+        "alg none",
+        lambda a: t.bearer(unsigned({"alg": "none", "typ": "JWT", "kid": E256.kid}, t.claims())),
+        "alg",
+    ),
     ("HS256 with public key", lambda a: t.bearer(hs256_with_public_key(R256)), "alg 'HS256' not allowed"),
     ("RS512", lambda a: t.bearer(t.token(t.Key("RS512", R256.kid, R256.private))), "alg 'RS512' not allowed"),
     ("replayed jti", lambda a: _replay(a), "replay"),
@@ -121,14 +137,33 @@ REJECTED = [
     ("kid missing", lambda a: t.bearer(t.token(E256, {"kid": None})), "no kid"),
     ("jti missing", lambda a: t.bearer(t.token(E256, jti=None)), "MissingRequiredClaim"),
     ("iat missing", lambda a: t.bearer(t.token(E256, iat=None)), "MissingRequiredClaim"),
-    ("iat in the future", lambda a: t.bearer(t.token(E256, iat=4_000_000_000, exp=4_000_000_100)), "Immature"),
+    (
+        "iat in the future",
+        lambda a: t.bearer(t.token(E256, iat=4_000_000_000, exp=4_000_000_100)),
+        "Immature",
+    ),
     ("lifetime too long", lambda a: t.bearer(t.token(E256, exp=t.claims()["iat"] + 7200)), "lifetime"),
-    ("tenant not allowed", lambda a: t.bearer(t.token(E256, iss="https://tenanted.example.org", tenant="x")), "tenant"),
+    (
+        "tenant not allowed",
+        lambda a: t.bearer(t.token(E256, iss="https://tenanted.example.org", tenant="x")),
+        "tenant",
+    ),
     ("tenant missing", lambda a: t.bearer(t.token(E256, iss="https://tenanted.example.org")), "tenant"),
-    ("signed by another key", lambda a: t.bearer(t.token(t.Key("ES256", E256.kid, t.key("ES256", "x").private))),
-     "signature"),
-    ("EC kid, RS256 token", lambda a: t.bearer(t.token(t.Key("RS256", E256.kid, R256.private))), "key unusable"),
-    ("P-384 kid, ES256 token", lambda a: t.bearer(t.token(t.Key("ES256", "kid-es384", E256.private))), "key unusable"),
+    (
+        "signed by another key",
+        lambda a: t.bearer(t.token(t.Key("ES256", E256.kid, t.key("ES256", "x").private))),
+        "signature",
+    ),
+    (
+        "EC kid, RS256 token",
+        lambda a: t.bearer(t.token(t.Key("RS256", E256.kid, R256.private))),
+        "key unusable",
+    ),
+    (
+        "P-384 kid, ES256 token",
+        lambda a: t.bearer(t.token(t.Key("ES256", "kid-es384", E256.private))),
+        "key unusable",
+    ),
 ]
 
 
@@ -196,8 +231,9 @@ def test_rotated_key_is_picked_up_on_unknown_kid_but_refreshes_are_rate_limited(
     now = [1000.0]
     jwks_path = t.write_jwks(tmp_path / "k.json", t.key("ES256"))
     path = t.write_issuers(tmp_path / "i.json", {t.ISS: {"jwks_file": str(jwks_path)}})
-    auth = Authenticator(Settings(trusted_issuers_file=str(path)),
-                         key_sets=KeySetCache(min_refresh_s=30, clock=lambda: now[0]))
+    auth = Authenticator(
+        Settings(trusted_issuers_file=str(path)), key_sets=KeySetCache(min_refresh_s=30, clock=lambda: now[0])
+    )
     auth.verify(t.bearer(t.token(t.key("ES256"))), t.AUD)
     new_key = t.key("ES384", "rotated-kid")
     t.write_jwks(jwks_path, t.key("ES256"), new_key)
@@ -213,7 +249,10 @@ def test_rotated_key_is_picked_up_on_unknown_kid_but_refreshes_are_rate_limited(
         ({"kty": "EC", "kid": "a", "crv": "P-256", "x": "x", "y": "y"}, True),
         ({"kty": "RSA", "kid": "a", "n": "n", "e": "AQAB", "use": "sig"}, True),
         ({"kty": "oct", "kid": "a", "k": "c2VjcmV0"}, False),  # symmetric: never a client key
-        ({"kty": "EC", "kid": "a", "crv": "P-256", "x": "x", "y": "y", "d": "d"}, False),  # private key published
+        (
+            {"kty": "EC", "kid": "a", "crv": "P-256", "x": "x", "y": "y", "d": "d"},
+            False,
+        ),  # private key published
         ({"kty": "RSA", "kid": "a", "n": "n", "e": "AQAB", "use": "enc"}, False),
         ({"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}, False),  # no kid
     ],
@@ -232,3 +271,13 @@ def test_unreachable_jku_gives_401_and_is_not_hammered(tmp_path):
     for _ in range(5):
         assert "kid not found" in reason_of(auth, t.bearer(t.token(t.key("RS384"), {"jku": OTHER_JKU})))
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_sandbox_tokens_are_checked_against_the_bundled_key_set_without_network():
+    auth = Authenticator(Settings(trust_sandbox=True, dev_mode=True))
+    sandbox_kid = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"  # the Sandbox's ES384 key
+    forged = t.Key("ES384", sandbox_kid, t.key("ES384").private)  # right kid, wrong private key
+    header = {"jku": "https://sandbox.cds-hooks.org/.well-known/jwks.json"}
+    assert "signature" in reason_of(auth, t.bearer(t.token(forged, header, iss=SANDBOX_ISSUER)))
+    assert len(responses.calls) == 0

@@ -1,4 +1,4 @@
-"""Fuzzing through HTTP: hypothesis-generated hook requests, and schemathesis from the published OpenAPI document.
+"""Fuzzing through HTTP: hypothesis-generated hook requests, and schemathesis from the OpenAPI document.
 
 No generated input may produce a 5xx. Example counts: 200 per hypothesis property (2 properties), and
 schemathesis ``max_examples`` 60 per operation and generation mode (positive = valid per the schema,
@@ -31,7 +31,7 @@ RESPONSE = validator("response")
 
 @pytest.fixture(scope="module", autouse=True)
 def no_outgoing_requests():
-    # Unmatched requests raise ConnectionError inside the FHIR client (→ 412); the test then checks none was tried.
+    # Unmatched requests raise ConnectionError in the FHIR client (→ 412); the test checks none was tried.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
     assert len(mock.calls) == 0
@@ -87,14 +87,19 @@ def closed_api(tmp_path_factory):
 def _run(schema: schemathesis.BaseSchema, suite: str, max_examples: int, check=None) -> None:
     """Every operation of the schema, ``max_examples`` generated cases each (schemathesis strategies)."""
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"GET /cds-services", "POST /cds-services/{id}"}
+    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {
+        "GET /cds-services",
+        "POST /cds-services/{id}",
+    }
     negative = schemathesis.GenerationMode.NEGATIVE
     for operation, mode in [(op, m) for op in operations for m in schemathesis.GenerationMode]:
         if mode is negative and not (len(operation.body) or len(operation.path_parameters)):
             continue  # nothing to violate in GET /healthz or GET /openapi.json
 
         @given(operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def run(case) -> None:
             resp = case.call()
             GENERATED[suite] += 1

@@ -1,4 +1,4 @@
-"""Logs carry the hook instance, service, outcome and timings — never tokens, patient identifiers, names or values."""
+"""Logs carry hook instance, service, outcome and timings — never tokens, patient ids, names or values."""
 
 from __future__ import annotations
 
@@ -47,15 +47,33 @@ def test_logs_of_a_full_request_hold_no_token_and_no_patient_data(tmp_path, issu
             ehr.reply = lambda path: (500, {}, json.dumps({"patient": PID, "name": "Quarterhorse"}).encode())
         else:
             ehr.reply = lambda path: (200, {}, json.dumps(b.searchset(observations)).encode())
-        app = create_app(app_settings(tmp_path, trusted_issuers_file=str(issuers_path), base_url="https://cds.example.org",
-                                      dev_mode=True, fhir_allowed_servers=(ehr.base,)))
+        app = create_app(
+            app_settings(
+                tmp_path,
+                trusted_issuers_file=str(issuers_path),
+                base_url="https://cds.example.org",
+                dev_mode=True,
+                fhir_allowed_servers=(ehr.base,),
+            )
+        )
         jwt = t.token(t.key("ES256"), aud="https://cds.example.org/cds-services/nmd-bone-health")
         if scenario == "bad_token":
             jwt = jwt[:-6] + ("AAAAAA" if not jwt.endswith("AAAAAA") else "BBBBBB")
-        body = b.hook_request(prefetch, pid=PID, fhirServer=ehr.base, fhirAuthorization={
-            "access_token": FHIR_TOKEN, "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read",
-            "subject": "nmd-cds"})
-        resp = app.test_client().post("/cds-services/nmd-bone-health", json=body, headers={"Authorization": f"Bearer {jwt}"})
+        body = b.hook_request(
+            prefetch,
+            pid=PID,
+            fhirServer=ehr.base,
+            fhirAuthorization={
+                "access_token": FHIR_TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "nmd-cds",
+            },
+        )
+        resp = app.test_client().post(
+            "/cds-services/nmd-bone-health", json=body, headers={"Authorization": f"Bearer {jwt}"}
+        )
     expected = {"ok": 200, "fetch_fails": 412, "bad_token": 401}[scenario]
     assert resp.status_code == expected
     if scenario == "ok":

@@ -1,4 +1,4 @@
-"""The published OpenAPI document stays in step with the JSON Schemas, the service ids and the spec's examples."""
+"""The published OpenAPI document stays in step with the JSON Schemas, service ids and spec examples."""
 
 from __future__ import annotations
 
@@ -25,15 +25,20 @@ def inlined(name: str, prefix: str) -> tuple[dict, dict]:
 
     def rewrite(node):
         if isinstance(node, dict):
-            return {k: f"#/components/schemas/{prefix}_{v.rsplit('/', 1)[-1]}"
-                    if k == "$ref" and v.startswith("#/$defs/") else rewrite(v) for k, v in node.items()}
+            return {
+                k: f"#/components/schemas/{prefix}_{v.rsplit('/', 1)[-1]}"
+                if k == "$ref" and v.startswith("#/$defs/")
+                else rewrite(v)
+                for k, v in node.items()
+            }
         return [rewrite(v) for v in node] if isinstance(node, list) else node
 
     return rewrite(schema), {f"{prefix}_{k}": rewrite(v) for k, v in defs.items()}
 
 
-@pytest.mark.parametrize("name, prefix", [("discovery", "Discovery"), ("request", "HookRequest"),
-                                          ("response", "HookResponse")])
+@pytest.mark.parametrize(
+    "name, prefix", [("discovery", "Discovery"), ("request", "HookRequest"), ("response", "HookResponse")]
+)
 def test_components_are_the_schema_files(name, prefix):
     schema, defs = inlined(name, prefix)
     components = DOC["components"]["schemas"]
@@ -49,21 +54,35 @@ def test_service_id_enum_lists_every_service():
 
 def feedback_validator():
     doc = dict(DOC)
-    return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/Feedback", **{"components": doc["components"]}})
+    return jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Feedback", **{"components": doc["components"]}}
+    )
 
 
-@pytest.mark.parametrize("example, valid", [
-    ("feedback-accepted-example.json", True),
-    ("feedback-overridden-example.json", True),
-    ("feedback-overridden-with-reason-example.json", True),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "example, valid",
+    [
+        ("feedback-accepted-example.json", True),
+        ("feedback-overridden-example.json", True),
+        ("feedback-overridden-with-reason-example.json", True),
+        (None, False),
+    ],
+)
 def test_feedback_schema_accepts_the_spec_examples(example, valid):
-    body = json.loads((SPEC / example).read_text()) if example else {"feedback": [{"card": "x", "outcome": "maybe"}]}
+    body = (
+        json.loads((SPEC / example).read_text())
+        if example
+        else {"feedback": [{"card": "x", "outcome": "maybe"}]}
+    )
     assert feedback_validator().is_valid(body) is valid
 
 
 def test_only_health_and_the_document_itself_are_unauthenticated():
-    open_ops = {f"{m.upper()} {p}" for p, ops in DOC["paths"].items() for m, op in ops.items() if op.get("security") == []}
+    open_ops = {
+        f"{m.upper()} {p}"
+        for p, ops in DOC["paths"].items()
+        for m, op in ops.items()
+        if op.get("security") == []
+    }
     assert open_ops == {"GET /healthz", "GET /openapi.json"}
     assert DOC["security"] == [{"cdsClientJwt": []}]

@@ -1,5 +1,5 @@
-"""The FHIR fallback is not an open proxy: refused fhirServers get no request; redirects, off-origin next links,
-oversized bodies and endless paging stop the fetch; the access token goes only to the fhirServer."""
+"""The FHIR fallback is not an open proxy: refused fhirServers get no request; redirects, off-origin
+next links, oversized bodies and endless paging stop the fetch; the token goes only to the fhirServer."""
 
 from __future__ import annotations
 
@@ -47,8 +47,11 @@ DEV_LISTED = Settings(dev_mode=True, fhir_allowed_servers=(ALLOWED,))
         ("http:///fhir", DEV, "http(s) URL"),
         ("http://ehr.example.org:99999/fhir", DEV, "not a valid URL"),
         ("http://169.254.169.254/latest/meta-data", DEV, "link-local"),
-        ("http://169.254.169.254/fhir", Settings(dev_mode=True, fhir_allowed_servers=("http://169.254.169.254/fhir",)),
-         "link-local"),
+        (
+            "http://169.254.169.254/fhir",
+            Settings(dev_mode=True, fhir_allowed_servers=("http://169.254.169.254/fhir",)),
+            "link-local",
+        ),
         ("http://2852039166/", DEV, "link-local"),
         ("http://0xa9.0xfe.0xa9.0xfe/", DEV, "link-local"),
         ("http://[fe80::1]/fhir", DEV, "link-local"),
@@ -75,8 +78,13 @@ def hook_request(fhir_server: str, prefetch: dict | None = None):
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
         "fhirServer": fhir_server,
-        "fhirAuthorization": {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-                              "scope": "patient/*.read", "subject": "cds"},
+        "fhirAuthorization": {
+            "access_token": TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "cds",
+        },
         "context": {"userId": "Practitioner/1", "patientId": "p1"},
     }
     if prefetch is not None:
@@ -99,8 +107,15 @@ def test_another_host_gets_no_request():
         assert other.requests == []
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data",
-                                 "http://[fe80::1]/fhir", "http://2852039166/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/fhir",
+        "http://2852039166/",
+    ],
+)
 def test_file_and_link_local_servers_get_no_request(url):
     with responses.RequestsMock() as mock:  # any request through requests would be recorded (and fail)
         with pytest.raises(DataUnavailable, match="cannot be used"):
@@ -121,7 +136,11 @@ def test_redirect_off_host_is_not_followed():
 
 def test_next_link_to_another_origin_is_refused_and_gets_no_token():
     with fhir_server() as ehr, fhir_server("127.0.0.2") as evil:
-        ehr.reply = lambda path: (200, {}, bundle([{"resourceType": "Observation", "id": "o1"}], evil.base + "/page2"))
+        ehr.reply = lambda path: (
+            200,
+            {},
+            bundle([{"resourceType": "Observation", "id": "o1"}], evil.base + "/page2"),
+        )
         settings = Settings(dev_mode=True, fhir_allowed_servers=(ehr.base,))
         prefetch = {"patient": {"resourceType": "Patient", "id": "p1"}}
         with pytest.raises(DataUnavailable) as info:
@@ -133,8 +152,10 @@ def test_next_link_to_another_origin_is_refused_and_gets_no_token():
 def test_prefetched_bundle_with_off_origin_next_link_is_not_followed():
     with fhir_server() as ehr, fhir_server("127.0.0.2") as evil:
         settings = Settings(dev_mode=True, fhir_allowed_servers=(ehr.base,))
-        prefetch = {"patient": {"resourceType": "Patient", "id": "p1"},
-                    "obs": json.loads(bundle([], evil.base + "/Observation?page=2"))}
+        prefetch = {
+            "patient": {"resourceType": "Patient", "id": "p1"},
+            "obs": json.loads(bundle([], evil.base + "/Observation?page=2")),
+        }
         with pytest.raises(DataUnavailable):
             resolve_prefetch(hook_request(ehr.base, prefetch), TEMPLATES, settings)
         assert evil.requests == [] and ehr.requests == []
@@ -142,7 +163,11 @@ def test_prefetched_bundle_with_off_origin_next_link_is_not_followed():
 
 def test_oversized_response_is_cut_off():
     with fhir_server() as ehr:
-        ehr.reply = lambda path: (200, {}, bundle([{"resourceType": "Observation", "id": str(i)} for i in range(5000)]))
+        ehr.reply = lambda path: (
+            200,
+            {},
+            bundle([{"resourceType": "Observation", "id": str(i)} for i in range(5000)]),
+        )
         settings = Settings(dev_mode=True, fhir_allowed_servers=(ehr.base,), fhir_max_response_bytes=10_000)
         with pytest.raises(DataUnavailable) as info:
             resolve_prefetch(hook_request(ehr.base, {"patient": None}), TEMPLATES, settings)
@@ -151,7 +176,11 @@ def test_oversized_response_is_cut_off():
 
 def test_paging_stops_at_the_page_cap():
     with fhir_server() as ehr:
-        ehr.reply = lambda path: (200, {}, bundle([{"resourceType": "Observation", "id": "o"}], ehr.base + "/next"))
+        ehr.reply = lambda path: (
+            200,
+            {},
+            bundle([{"resourceType": "Observation", "id": "o"}], ehr.base + "/next"),
+        )
         settings = Settings(dev_mode=True, fhir_allowed_servers=(ehr.base,), fhir_max_pages=3)
         with pytest.raises(DataUnavailable) as info:
             resolve_prefetch(hook_request(ehr.base, {"patient": None}), TEMPLATES, settings)
