@@ -36,3 +36,5 @@ def configure(level: str) -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = True
+    # urllib3 logs full URLs at DEBUG, and FHIR search URLs carry the patient id.
+    logging.getLogger("urllib3").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

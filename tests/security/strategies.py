@@ -152,9 +152,7 @@ prefetch_values = st.one_of(
     # Bundles broken in shape: entry/link of the wrong type, entries without resources.
     st.fixed_dictionaries(
         {"resourceType": st.just("Bundle")},
-        # entry stays a list until prefetch._is_operation_outcome handles other types
-        # (see test_fuzz_units.test_prefetch_bundle_with_non_list_entry).
-        optional={"entry": st.lists(json_values, max_size=4), "link": json_values, "type": json_values},
+        optional={"entry": json_values, "link": json_values, "type": json_values},
     ),
     st.fixed_dictionaries({"resourceType": st.just("OperationOutcome")}, optional={"issue": json_values}),
 )
@@ -171,8 +169,10 @@ def base_request(prefetch: dict[str, Any] | None) -> dict[str, Any]:
     return body
 
 
-# Complete prefetch (no fhirServer needed) with malformed contents.
-full_prefetch_requests = st.fixed_dictionaries({k: prefetch_values for k in PREFETCH_KEYS}).map(base_request)
+# Complete prefetch (no fhirServer needed) with malformed contents. No OperationOutcome values here (any one
+# of them means "fetch it", hence 412): these requests are meant to reach the data layer and the rules.
+data_values = st.one_of(st.none(), fhir_resources(), st.lists(fhir_resources(), max_size=5).map(searchset))
+full_prefetch_requests = st.fixed_dictionaries({k: data_values for k in PREFETCH_KEYS}).map(base_request)
 
 
 @st.composite
