@@ -67,11 +67,19 @@ def in_process(sizes: tuple[int, ...], quick: bool) -> list[dict]:
             handle.append(t1 - t0)
             floor.append(t2 - t1)
         med, fl = statistics.median(handle), statistics.median(floor)
-        rows.append({
-            "observations": n, "body_kb": len(body) / 1024, "cards": cards, "samples": len(handle),
-            "median_ms": med * 1e3, "p95_ms": _pct(handle, 0.95) * 1e3, "floor_ms": fl * 1e3,
-            "ratio": med / fl, "us_per_obs": med * 1e6 / n,
-        })
+        rows.append(
+            {
+                "observations": n,
+                "body_kb": len(body) / 1024,
+                "cards": cards,
+                "samples": len(handle),
+                "median_ms": med * 1e3,
+                "p95_ms": _pct(handle, 0.95) * 1e3,
+                "floor_ms": fl * 1e3,
+                "ratio": med / fl,
+                "us_per_obs": med * 1e6 / n,
+            }
+        )
     return rows
 
 
@@ -84,11 +92,18 @@ def _free_port() -> int:
 
 def _env(port: int, tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "NMD_CDS_AUTH": "off", "NMD_CDS_DEV_MODE": "on", "NMD_CDS_TODAY": generate.TODAY.isoformat(),
-        "NMD_CDS_HOST": "127.0.0.1", "NMD_CDS_PORT": str(port), "NMD_CDS_WORKERS": "2",
-        "NMD_CDS_SQLITE_PATH": str(tmp / "bench.sqlite3"), "NMD_CDS_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "NMD_CDS_AUTH": "off",
+            "NMD_CDS_DEV_MODE": "on",
+            "NMD_CDS_TODAY": generate.TODAY.isoformat(),
+            "NMD_CDS_HOST": "127.0.0.1",
+            "NMD_CDS_PORT": str(port),
+            "NMD_CDS_WORKERS": "2",
+            "NMD_CDS_SQLITE_PATH": str(tmp / "bench.sqlite3"),
+            "NMD_CDS_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -100,7 +115,10 @@ def gunicorn(tmp: Path) -> Iterator[tuple[int, float]]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:service.gunicorn_conf", "service.app:create_app()"],
-        cwd=ROOT, env=_env(port, tmp), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=_env(port, tmp),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         startup = _wait_ready(port, proc, t0)
@@ -143,8 +161,12 @@ def ensure_wrk() -> str:
     if found:
         return found
     print("wrk not found: installing it with apt-get (Debian package 'wrk') ...", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "wrk"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
 
 
@@ -173,45 +195,84 @@ def http(tmp: Path, duration_s: int, concurrency: tuple[int, ...]) -> list[dict]
             assert resp.status == 200 and "cards" in json.loads(resp.read())
         for c in concurrency:
             out = subprocess.run(
-                [wrk, "-t", str(min(c, 2)), "-c", str(c), "-d", f"{duration_s}s", "--timeout", "5s",
-                 "-s", str(script), url],
-                capture_output=True, text=True, timeout=duration_s + 30, check=True,
+                [
+                    wrk,
+                    "-t",
+                    str(min(c, 2)),
+                    "-c",
+                    str(c),
+                    "-d",
+                    f"{duration_s}s",
+                    "--timeout",
+                    "5s",
+                    "-s",
+                    str(script),
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=duration_s + 30,
+                check=True,
             ).stdout
             m = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
             if not m:
                 raise RuntimeError(f"unexpected wrk output:\n{out}")
             reqs, dur_us, p50, p99, bad_status, sock_err, timeouts = map(int, m.groups())
-            rows.append({"concurrency": c, "requests": reqs, "rps": reqs / (dur_us / 1e6),
-                         "p50_ms": p50 / 1e3, "p99_ms": p99 / 1e3, "errors": bad_status + sock_err + timeouts})
+            rows.append(
+                {
+                    "concurrency": c,
+                    "requests": reqs,
+                    "rps": reqs / (dur_us / 1e6),
+                    "p50_ms": p50 / 1e3,
+                    "p99_ms": p99 / 1e3,
+                    "errors": bad_status + sock_err + timeouts,
+                }
+            )
     return rows
 
 
 # --- memory ----------------------------------------------------------------------------------------
 _MEMORY_PROBE = """
-import json, resource, sys, gc
+import json, sys, time, tracemalloc
 from service.cds_hooks.handler import Engine
 from service.config import Settings
 from bench import generate
+
+def vm(field):  # kB from /proc/self/status; VmHWM is reset by exec, unlike ru_maxrss
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(field))
+
 engine = Engine.create(Settings(auth=False, dev_mode=True, today=generate.TODAY))
-engine.handle_body("nmd-bone-health", generate.body(30))  # lazy imports done
+engine.handle_body("nmd-bone-health", generate.body(30))  # lazy imports and caches done
 body = open(sys.argv[1], "rb").read()
-gc.collect()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+hwm_before, rss_before = vm("VmHWM"), vm("VmRSS")
+t0 = time.perf_counter()
 json.dumps(engine.handle_body("nmd-bone-health", body))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"baseline_mb": base / 1024, "peak_mb": peak / 1024}))
+call_s = time.perf_counter() - t0
+hwm_after = vm("VmHWM")
+tracemalloc.start()
+json.dumps(engine.handle_body("nmd-bone-health", body))
+current, peak = tracemalloc.get_traced_memory()
+print(json.dumps({"tracemalloc_peak_mb": peak / 2**20, "rss_before_mb": rss_before / 1024,
+                  "hwm_before_mb": hwm_before / 1024, "hwm_after_mb": hwm_after / 1024, "call_s": call_s}))
 """
 
 
 def memory(tmp: Path, n: int) -> dict:
-    """ru_maxrss of a fresh process: after import + start-up + reading the body, then after the call."""
+    """Peak memory of one call in a fresh process: tracemalloc peak (Python allocations made during
+    the call, the body itself excluded) and the RSS high-water mark before/after the first call."""
     body_file = tmp / f"body-{n}.json"
     body_file.write_bytes(generate.body(n))
-    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(body_file)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, check=True, env={**os.environ, "NMD_CDS_LOG_LEVEL": "WARNING"})
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, str(body_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+        env={**os.environ, "NMD_CDS_LOG_LEVEL": "WARNING"},
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result.update(observations=n, body_mb=body_file.stat().st_size / 2**20,
-                  delta_mb=result["peak_mb"] - result["baseline_mb"])
+    result.update(observations=n, body_mb=body_file.stat().st_size / 2**20)
     return result
 
 
@@ -219,36 +280,64 @@ def memory(tmp: Path, n: int) -> dict:
 def machine() -> str:
     cpu = "unknown"
     with contextlib.suppress(OSError):
-        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                   cpu)
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in open("/proc/cpuinfo")
+                if line.startswith("model name")
+            ),
+            cpu,
+        )
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · nproc {os.cpu_count()} · {cpu} · Python "
-            f"{platform.python_version()} · load average at start {load}")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · nproc {os.cpu_count()} · {cpu} · Python "
+        f"{platform.python_version()} · load average at start {load}"
+    )
 
 
 def print_tables(proc_rows: list[dict], http_rows: list[dict], starts: list[float], mem: dict | None) -> None:
     print("\n### In-process: Engine.handle_body + json.dumps vs json.loads of the same body (the floor)\n")
-    print("| Observations | body KiB | cards | samples | median ms | p95 ms | json.loads ms | ratio | µs/Obs |")
+    print(
+        "| Observations | body KiB | cards | samples | median ms | p95 ms | json.loads ms | ratio | µs/Obs |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in proc_rows:
-        print(f"| {r['observations']:,} | {r['body_kb']:,.0f} | {r['cards']} | {r['samples']} | {r['median_ms']:.2f} | "
-              f"{r['p95_ms']:.2f} | {r['floor_ms']:.2f} | {r['ratio']:.1f}× | {r['us_per_obs']:.1f} |")
+        print(
+            f"| {r['observations']:,} | {r['body_kb']:,.0f} | {r['cards']} | {r['samples']} | "
+            f"{r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['floor_ms']:.2f} | {r['ratio']:.1f}× | "
+            f"{r['us_per_obs']:.1f} |"
+        )
     if http_rows:
-        print(f"\n### HTTP: gunicorn, 2 workers, auth off, wrk on loopback, {HTTP_OBSERVATIONS}-Observation request\n")
+        print(
+            "\n### HTTP: gunicorn, 2 workers, auth off, wrk on loopback, "
+            f"{HTTP_OBSERVATIONS}-Observation request\n"
+        )
         print("| concurrency | requests | req/s | p50 ms | p99 ms | errors |")
         print("|---:|---:|---:|---:|---:|---:|")
         for r in http_rows:
-            print(f"| {r['concurrency']} | {r['requests']:,} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                  f"{r['errors']} |")
+            print(
+                f"| {r['concurrency']} | {r['requests']:,} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
+                f"{r['p99_ms']:.1f} | {r['errors']} |"
+            )
     if starts:
         print("\n### Start-up: gunicorn command → first 200 on /healthz\n")
-        print(f"median {statistics.median(starts):.2f} s over {len(starts)} runs "
-              f"(min {min(starts):.2f}, max {max(starts):.2f})")
+        print(
+            f"median {statistics.median(starts):.2f} s over {len(starts)} runs "
+            f"(min {min(starts):.2f}, max {max(starts):.2f})"
+        )
     if mem:
-        print(f"\n### Peak memory, {mem['observations']:,}-Observation request ({mem['body_mb']:.1f} MiB body)\n")
-        print(f"ru_maxrss of a fresh process: {mem['baseline_mb']:.0f} MiB after import + start-up + a warm-up "
-              f"call + reading the body → {mem['peak_mb']:.0f} MiB after the call: "
-              f"**+{mem['delta_mb']:.0f} MiB** for the request")
+        print(
+            f"\n### Peak memory, {mem['observations']:,}-Observation request "
+            f"({mem['body_mb']:.1f} MiB body)\n"
+        )
+        print(
+            f"tracemalloc peak during the call: **{mem['tracemalloc_peak_mb']:.0f} MiB** of Python objects "
+            "(the body bytes excluded). Process RSS (/proc/self/status) after import, start-up, a warm-up "
+            f"call and reading the body: {mem['rss_before_mb']:.0f} MiB "
+            f"(high-water {mem['hwm_before_mb']:.0f} MiB) → high-water after the call "
+            f"{mem['hwm_after_mb']:.0f} MiB: "
+            f"**+{mem['hwm_after_mb'] - mem['hwm_before_mb']:.0f} MiB** (call {mem['call_s'] * 1e3:.0f} ms)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -270,8 +359,18 @@ def main(argv: list[str] | None = None) -> None:
         mem = None if "memory" in skip else memory(tmp, max(args.sizes))
     print_tables(proc_rows, http_rows, starts, mem)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "in_process": proc_rows, "http": http_rows,
-                                         "startup_s": starts, "memory": mem}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "in_process": proc_rows,
+                    "http": http_rows,
+                    "startup_s": starts,
+                    "memory": mem,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

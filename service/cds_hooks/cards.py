@@ -15,6 +15,7 @@ from typing import Any
 
 from service.fhir.validation import resource_problem
 from service.rules.core import TOPIC_DISPLAY, TOPIC_SYSTEM, Finding
+from service.rules.thresholds import RECALLED_MARK
 
 log = logging.getLogger("nmd_cds.cards")
 
@@ -74,13 +75,16 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
 
 def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None) -> dict[str, Any]:
     first = finding.citations[0]
+    label = f"{SOURCE_LABEL}: {first.label}"
+    if any(RECALLED_MARK in note for note in finding.notes):
+        label += " – uses recalled thresholds [R], review locally"
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": finding.summary,
         "indicator": finding.indicator.value,
         "detail": detail_markdown(finding, dropped_note),
         "source": {
-            "label": f"{SOURCE_LABEL}: {first.label}"[:200],
+            "label": label,
             "url": first.url,
             "topic": {"system": TOPIC_SYSTEM, "code": finding.topic.value, "display": TOPIC_DISPLAY[finding.topic]},
         },

@@ -3,10 +3,13 @@ view, the ``python -m service evaluate`` CLI and the benchmark."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -57,8 +60,9 @@ class Engine:
     def handle_body(self, service_id: str, body: bytes) -> dict[str, Any]:
         """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
         service = self.service(service_id)
-        data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
-        return self.handle(service, data)
+        with _cyclic_gc_paused():
+            data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
+            return self.handle(service, data)
 
     def handle(self, service: ServiceDefinition, data: Any) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -73,6 +77,8 @@ class Engine:
             summary = build_summary(
                 resolved.resources, today, self.thresholds, patient_id=req.patient_id, complete=resolved.complete
             )
+            if self.settings.include_cerebral_palsy:
+                summary = replace(summary, cerebral_palsy_in_scope=True)
             t_summary = time.perf_counter()
             findings = evaluate(RuleContext(summary, today, self.thresholds))
             issued = cards_from(findings, req.patient_id, _dropped_note(summary.dropped))
@@ -99,6 +105,24 @@ class Engine:
             extra["outcome"] = outcome
             extra["ms_total"] = round((time.perf_counter() - t0) * 1000, 2)
             log.info("service call", extra=extra)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one call.
+
+    A call's objects (parsed JSON, summary, cards) form no reference cycles and are freed by reference
+    counting as soon as the call returns; but allocating them triggers full collector passes over
+    every live object, ~40 % of the time of a 20,000-Observation call. Re-enabled on the way out
+    (only by the call that paused it, so concurrent calls in threads are harmless).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _dropped_note(dropped: tuple[Any, ...]) -> str | None:

@@ -7,7 +7,6 @@ validates the survivors. Every helper here accepts anything and returns None/emp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,11 +25,17 @@ def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def codings(concept: Any) -> Iterator[tuple[str, str, str]]:
+def codings(concept: Any) -> list[tuple[str, str, str]]:
     """(system, code, display) of every coding of a CodeableConcept (bad entries skipped)."""
-    for c in as_list(as_dict(concept).get("coding")):
-        if isinstance(c, dict) and isinstance(c.get("code"), str):
-            yield text(c.get("system")), c["code"].strip(), text(c.get("display"))
+    # A list comprehension rather than a generator: this runs several times per Observation read.
+    coding = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(coding, list):
+        return []
+    return [
+        (text(c.get("system")), c["code"].strip(), text(c.get("display")))
+        for c in coding
+        if isinstance(c, dict) and isinstance(c.get("code"), str)
+    ]
 
 
 def codes_of(concept: Any) -> set[str]:
@@ -42,8 +47,9 @@ def concept_text(concept: Any) -> str:
     """Lower-cased text and displays of a CodeableConcept (or a list of them, e.g. Condition.bodySite)."""
     if isinstance(concept, list):
         return " ".join(t for t in (concept_text(c) for c in concept) if t)
-    d = as_dict(concept)
-    parts = [text(d.get("text"))] + [disp for _, _, disp in codings(d)]
+    if not isinstance(concept, dict):
+        return ""
+    parts = [text(concept.get("text"))] + [disp for _, _, disp in codings(concept)]
     return " ".join(p for p in parts if p).lower()
 
 

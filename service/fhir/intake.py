@@ -10,10 +10,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
 from service.fhir import codes, conditions, fractures, imaging, medications, observations
 from service.fhir.conditions import ConditionFacts
+from service.fhir.fastvalid import fast_valid
 from service.fhir.fhirjson import (
     as_dict,
     as_list,
@@ -26,7 +28,7 @@ from service.fhir.fhirjson import (
     source_of,
     text,
 )
-from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging
+from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
 
 HANDLED = {
     "Patient",
@@ -54,6 +56,8 @@ OUT_OF_SCOPE = frozenset(
     }
 )
 DONE = "\0already dropped"  # a reader's answer when it recorded its own Dropped entries
+# (vertebral-fracture observation, measurement candidate, symptom finding, non-ambulatory status)
+ObsKind = tuple[bool, bool, Symptom | None, bool]
 _VERSIONED = {"Observation", "DiagnosticReport", "Condition"}  # amended versions share an identifier
 
 
@@ -134,6 +138,7 @@ class Intake:
         self.used: set[str] = set()
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
+        self._kinds: dict[bytes, ObsKind | None] = {}  # Observation code (JSON) → _obs_kind, this call only
 
     def drop(self, source: str, reason: str) -> None:
         if reason in OUT_OF_SCOPE:  # not the service's data: counted, not reported as dropped
@@ -195,8 +200,10 @@ class Intake:
         Elements the service never reads (narrative, meta, encounter …) are left out: a broken
         narrative must not discard a valid value, and skipping them saves ~25 % of validation time.
         """
+        trimmed = {k: v for k, v in res.items() if k not in _NOT_READ}
+        if fast_valid(trimmed):  # the same verdict, without a model per Observation (see fastvalid)
+            return True
         try:
-            trimmed = {k: v for k, v in res.items() if k not in _NOT_READ}
             get_fhir_model_class(res["resourceType"]).model_validate(trimmed)
         except Exception as exc:  # pydantic ValidationError and anything odd in the input
             loc = ""
@@ -256,22 +263,41 @@ class Intake:
         facts.deceased = res.get("deceasedBoolean") is True or bool(res.get("deceasedDateTime"))
         return None
 
+    def _obs_kind(self, res: dict) -> ObsKind | None:
+        """What an Observation may hold (None: certainly nothing). Memoised per distinct ``code`` for
+        simple Observations (no valueCodeableConcept, no component), whose answer depends on ``code``
+        alone: a long chart repeats a few dozen codes thousands of times."""
+        key = None
+        if "valueCodeableConcept" not in res and "component" not in res:
+            try:
+                key = orjson.dumps(res.get("code"))
+            except TypeError:  # not JSON (a caller's odd object): classify without the memo
+                key = None
+            if key is not None and key in self._kinds:
+                return self._kinds[key]
+        kind: ObsKind | None = None
+        if _maybe_useful(res):
+            code, value = res.get("code"), res.get("valueCodeableConcept")
+            kind = (
+                fractures.is_vf_observation(res),
+                observations.is_candidate(res),
+                conditions.symptom_of(code) or conditions.symptom_of(value),
+                conditions.is_non_ambulatory(code) or conditions.is_non_ambulatory(value),
+            )
+        if key is not None:
+            self._kinds[key] = kind
+        return kind
+
     def _read_Observation(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not _maybe_useful(res):
+        kind = self._obs_kind(res)
+        if kind is None:
             return "code not used"
         status = text(res.get("status"))
         if status not in codes.OBSERVATION_USABLE_STATUS:
             return (
                 f"status {status}" if status in _OBS_DEAD | {"registered", "unknown"} else "unusable status"
             )
-        is_vf = fractures.is_vf_observation(res)
-        is_measure = observations.is_candidate(res)
-        finding = conditions.symptom_of(res.get("code")) or conditions.symptom_of(
-            res.get("valueCodeableConcept")
-        )
-        immobile = conditions.is_non_ambulatory(res.get("code")) or conditions.is_non_ambulatory(
-            res.get("valueCodeableConcept")
-        )
+        is_vf, is_measure, finding, immobile = kind
         if not (is_vf or is_measure or finding or immobile):
             return "code not used"
         if not self._valid(res, source):

@@ -268,6 +268,7 @@ class PatientSummary:
     gastrostomy: bool = False  # documented gastrostomy (Procedure or Z93.1 status)
     data_complete: frozenset[str] = field(default_factory=frozenset)  # resource kinds actually obtained
     dropped: tuple[Dropped, ...] = ()
+    cerebral_palsy_in_scope: bool = False  # NMD_CDS_INCLUDE_CEREBRAL_PALSY (clinical-knowledge §1.1)
 
     # --- derived facts (cheap; rules call them) ---
     def age_at(self, when: date) -> float | None:
@@ -285,8 +286,10 @@ class PatientSummary:
 
     @property
     def in_scope(self) -> bool:
-        """An active in-scope NMD diagnosis (cerebral palsy is gated by configuration upstream)."""
-        return any(d.disorder is not Nmd.CEREBRAL_PALSY for d in self.diagnoses)
+        """An active in-scope NMD diagnosis; cerebral palsy counts only when the institution says so."""
+        return any(
+            d.disorder is not Nmd.CEREBRAL_PALSY or self.cerebral_palsy_in_scope for d in self.diagnoses
+        )
 
     def series(self, concept: Concept, site: Site | None = None) -> tuple[Measurement, ...]:
         """Measurements of one concept (optionally one DXA site), oldest first."""

@@ -116,3 +116,25 @@ def transaction(resources: list[dict]) -> dict:
             {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
         ],
     }
+
+
+@pytest.mark.parametrize("include_cp, gets_cards", [(False, False), (True, True)])
+def test_cerebral_palsy_is_in_scope_only_when_configured(settings, include_cp, gets_cards):
+    from service.app import create_app
+
+    resources = [r for r in b.als_weight_loss(TODAY) if r["resourceType"] != "Condition"]
+    resources.append(b.condition("cp-1", "128188000"))
+    client = create_app(settings.with_(include_cerebral_palsy=include_cp)).test_client()
+    body = client.post(URL, json=b.hook_request(b.full_prefetch(resources))).get_json()
+    assert bool(nutrition_cards(body)) is gets_cards
+
+
+def test_card_source_flags_recalled_thresholds(client):
+    # NUT-09's gastrostomy window (FVC 50-60 %) is a recalled [R] figure in the clinical reference.
+    from service.fixtures.render import load_scenarios, render_scenario
+
+    scenario = next(s for s in load_scenarios() if s["name"] == "als-weight-loss-fvc-falling")
+    body = client.post(URL, json=render_scenario(scenario, TODAY)["request"]).get_json()
+    gastrostomy = [c for c in body["cards"] if "gastrostomy while" in c["summary"]]
+    assert gastrostomy and "[R]" in gastrostomy[0]["source"]["label"]
+    assert "recalled figure" in gastrostomy[0]["detail"]
