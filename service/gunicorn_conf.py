@@ -1,7 +1,11 @@
 """gunicorn settings from the service's own configuration (NMD_CDS_HOST, NMD_CDS_PORT, NMD_CDS_WORKERS).
 
 Used by the run script and the Docker image: ``gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'``.
+The app is loaded once in the master (configuration errors stop start-up before any worker forks) and
+its long-lived objects are frozen out of the cycle collector, so workers share them and GC passes stay short.
 """
+
+import gc
 
 from service.config import Settings
 
@@ -12,3 +16,8 @@ workers = _settings.workers
 accesslog = "-"
 timeout = 30
 graceful_timeout = 10
+preload_app = True
+
+
+def when_ready(server):  # noqa: ARG001 - gunicorn hook signature
+    gc.freeze()

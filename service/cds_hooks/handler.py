@@ -17,6 +17,7 @@ from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
 from service.cds_hooks.services import SERVICES, ServiceDefinition
+from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import build_summary
@@ -46,7 +47,15 @@ class Engine:
 
     @classmethod
     def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
-        return cls(settings, load_thresholds(settings.thresholds_file or None), ledger)
+        engine = cls(settings, load_thresholds(settings.thresholds_file or None), ledger)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Evaluate a synthetic chart once (no I/O, no log, no ledger) so the first real call is not slow."""
+        today = self.today()
+        summary = build_summary(synthetic_chart(today), today, self.thresholds, patient_id="warm-up")
+        cards_from(evaluate(RuleContext(summary, today, self.thresholds)), "warm-up", None)
 
     def today(self) -> date:
         return self.settings.today or datetime.now(UTC).date()
