@@ -1,9 +1,9 @@
 """Command line: ``python -m service <command>``.
 
-  evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
-  fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
-  feedback report|purge ...               feedback statistics for the clinic; retention purge
-  thresholds schema|list                  JSON Schema of the institution's thresholds file; the defaults
+evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
+fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
+feedback report|purge ...               feedback statistics for the clinic; retention purge
+thresholds schema|list                  JSON Schema of the institution's thresholds file; the defaults
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         from service.fixtures.cli import main as fixtures_main
 
         return fixtures_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("evaluate", help="evaluate a hook request file ('-' for stdin)")
     ev.add_argument("request")
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     th = sub.add_parser("thresholds", help="clinical thresholds: the overrides schema or the values in force")
     th.add_argument("what", choices=["schema", "list"])
     th.set_defaults(func=_thresholds)
-    sub.add_parser("fixtures", help="render the integration fixtures (see: python -m service fixtures --help)")
+    sub.add_parser(
+        "fixtures", help="render the integration fixtures (see: python -m service fixtures --help)"
+    )
     sub.add_parser("feedback", help="feedback report / purge (see: python -m service feedback --help)")
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,4 @@
-"""create_app(): settings, logging, the engine, blueprints, CORS, authentication and JSON errors — nothing else."""
+"""create_app(): settings, logging, engine, blueprints, CORS, authentication, JSON errors — nothing else."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service import logs
-from service.cds_hooks.handler import CardLedger, Engine
 from service.cds_hooks.feedback import bp as feedback_bp
+from service.cds_hooks.handler import CardLedger, Engine
 from service.cds_hooks.routes import bp as cds_bp
 from service.config import Settings
 from service.errors import ApiError, PayloadTooLarge, Unauthorized
@@ -27,8 +27,10 @@ OPENAPI = resources.files("service.cds_hooks") / "openapi.json"
 
 
 def create_app(settings: Settings | None = None, ledger: CardLedger | None = None, **overrides: Any) -> Flask:
-    """Build the Flask app. ``settings`` default to the environment (NMD_CDS_*); ``overrides`` replace fields."""
-    settings = (settings or Settings.from_env()).with_(**overrides) if overrides else settings or Settings.from_env()
+    """The Flask app; ``settings`` default to the environment (NMD_CDS_*), ``overrides`` replace fields."""
+    settings = (
+        (settings or Settings.from_env()).with_(**overrides) if overrides else settings or Settings.from_env()
+    )
     logs.configure(settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -77,16 +79,21 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
         if status == 413:
             return _api_error(PayloadTooLarge(f"request body larger than {settings.max_body_bytes} bytes"))
         messages = {
-            404: "no such endpoint; the service's endpoints are GET /cds-services and POST /cds-services/{id}",
+            404: "no such endpoint; the endpoints are GET /cds-services and POST /cds-services/{id}",
             405: f"method {request.method} is not allowed on {request.path}",
         }
-        body = {"error": (exc.name or "error").lower().replace(" ", "_"), "message": messages.get(status, exc.description)}
+        body = {
+            "error": (exc.name or "error").lower().replace(" ", "_"),
+            "message": messages.get(status, exc.description),
+        }
         return jsonify(body), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unexpected error", extra={"path": request.path, "error_type": type(exc).__name__})
-        return jsonify({"error": "internal_error", "message": "the service failed; the error was logged"}), 500
+        return jsonify(
+            {"error": "internal_error", "message": "the service failed; the error was logged"}
+        ), 500
 
     if not settings.auth:
         log.warning(

@@ -7,7 +7,7 @@ This is the only module that reads the environment. ``Settings.from_env()`` is c
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -43,7 +43,11 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64
     max_array_length: int = 50_000
-    cors_origins: tuple[str, ...] = ("https://sandbox.cds-hooks.org", "http://localhost:8080", "http://localhost:3000")
+    cors_origins: tuple[str, ...] = (
+        "https://sandbox.cds-hooks.org",
+        "http://localhost:8080",
+        "http://localhost:3000",
+    )
     log_level: str = "INFO"
     # --- clinical evaluation ---
     today: date | None = None  # pin "today" for reproducible tests; None = the real date (UTC)
@@ -54,11 +58,15 @@ class Settings:
     fhir_page_count: int = 200  # _count added to fallback searches
     fhir_max_pages: int = 50
     fhir_max_response_bytes: int = 20 * 1024 * 1024
-    fhir_allowed_servers: tuple[str, ...] = ()  # allowlist of FHIR base URLs (prefix match); empty = any (dev only)
+    fhir_allowed_servers: tuple[
+        str, ...
+    ] = ()  # allowlist of FHIR base URLs (prefix match); empty = any (dev only)
     # --- authentication of CDS clients ---
     auth: bool = True  # NMD_CDS_AUTH=off disables JWT checks (development only)
     dev_mode: bool = False
-    trusted_issuers_file: str = ""  # JSON: {issuer: {"jwks_file"|"jwks_url": ..., "jku_allowlist": [...], "tenants": [...]}}
+    trusted_issuers_file: str = (
+        ""  # JSON: {issuer: {"jwks_file"|"jwks_url": ..., "jku_allowlist": [...], "tenants": [...]}}
+    )
     trust_sandbox: bool = False  # trust the public CDS Hooks Sandbox key set (development only)
     behind_proxy: bool = False  # honour X-Forwarded-Proto/Host when computing the JWT audience
     jwt_leeway_s: int = 30
@@ -139,11 +147,11 @@ SETTINGS_DOC: dict[str, str] = {
     "fhir_page_count": "`_count` used when the service searches the FHIR server itself.",
     "fhir_max_pages": "Most search pages followed per prefetch key.",
     "fhir_max_response_bytes": "Largest FHIR response body read.",
-    "fhir_allowed_servers": "Comma-separated allowlist of FHIR base URLs the service may call; empty: any (dev mode only).",
+    "fhir_allowed_servers": "Comma-separated FHIR base URLs the service may call (empty: dev mode only).",
     "auth": "JWT authentication of CDS clients; `off` only for local development.",
     "dev_mode": "Development mode: allows http FHIR servers and an empty FHIR allowlist.",
-    "trusted_issuers_file": "JSON file describing trusted JWT issuers, their JWK Sets, jku allowlists and tenants.",
-    "trust_sandbox": "Trust the public CDS Hooks Sandbox key set (development only: its private key is public).",
+    "trusted_issuers_file": "JSON file of trusted JWT issuers, JWK Sets, jku allowlists, tenants.",
+    "trust_sandbox": "Trust the public CDS Hooks Sandbox key set (dev mode only: its private key is public).",
     "behind_proxy": "Honour X-Forwarded-Proto/Host when computing the URL that must equal the JWT `aud`.",
     "jwt_leeway_s": "Clock leeway in seconds for `exp`/`iat`.",
     "jwt_max_lifetime_s": "Longest JWT lifetime accepted; also how long `jti` values are remembered.",

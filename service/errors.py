@@ -78,7 +78,9 @@ class DataUnavailable(ApiError):
         return operation_outcome("error", "not-found", self.message, self.details)
 
 
-def operation_outcome(severity: str, code: str, text: str, details: list[str] | None = None) -> dict[str, Any]:
+def operation_outcome(
+    severity: str, code: str, text: str, details: list[str] | None = None
+) -> dict[str, Any]:
     issues = [{"severity": severity, "code": code, "diagnostics": text}]
     issues += [{"severity": severity, "code": code, "diagnostics": d} for d in details or []]
     return {"resourceType": "OperationOutcome", "issue": issues}

@@ -1,6 +1,7 @@
 """gunicorn settings from the service's own configuration (NMD_CDS_HOST, NMD_CDS_PORT, NMD_CDS_WORKERS).
 
-Used by the run script and the Docker image: ``gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'``.
+Used by the run script and the Docker image:
+``gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'``.
 The app is loaded once in the master (configuration errors stop start-up before any worker forks) and
 its long-lived objects are frozen out of the cycle collector, so workers share them and GC passes stay short.
 """

@@ -15,8 +15,14 @@ def patient(pid: str = PATIENT_ID, birth: str = "1970-05-01", sex: str = "male")
     return {"resourceType": "Patient", "id": pid, "gender": sex, "birthDate": birth}
 
 
-def condition(rid: str, code: str, system: str = codes.SNOMED, pid: str = PATIENT_ID, onset: str | None = None,
-              status: str = "active") -> dict[str, Any]:
+def condition(
+    rid: str,
+    code: str,
+    system: str = codes.SNOMED,
+    pid: str = PATIENT_ID,
+    onset: str | None = None,
+    status: str = "active",
+) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,
@@ -30,14 +36,26 @@ def condition(rid: str, code: str, system: str = codes.SNOMED, pid: str = PATIEN
     return res
 
 
-def quantity_obs(rid: str, loinc: str, value: float, unit: str, when: date | str, pid: str = PATIENT_ID,
-                 category: str = "vital-signs") -> dict[str, Any]:
+def quantity_obs(
+    rid: str,
+    loinc: str,
+    value: float,
+    unit: str,
+    when: date | str,
+    pid: str = PATIENT_ID,
+    category: str = "vital-signs",
+) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": rid,
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                  "code": category}]}],
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": category}
+                ]
+            }
+        ],
         "code": {"coding": [{"system": codes.LOINC, "code": loinc}]},
         "subject": {"reference": f"Patient/{pid}"},
         "effectiveDateTime": str(when),
@@ -46,8 +64,12 @@ def quantity_obs(rid: str, loinc: str, value: float, unit: str, when: date | str
 
 
 def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
 
 
 def hook_request(prefetch: dict[str, Any] | None, pid: str = PATIENT_ID, **extra: Any) -> dict[str, Any]:
@@ -68,9 +90,14 @@ def full_prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
     for r in resources:
         by_type.setdefault(r["resourceType"], []).append(r)
     key_of = {
-        "Condition": "conditions", "Observation": "observations", "MedicationRequest": "medicationRequests",
-        "MedicationStatement": "medicationStatements", "MedicationAdministration": "medicationAdministrations",
-        "DiagnosticReport": "diagnosticReports", "Procedure": "procedures", "ServiceRequest": "serviceRequests",
+        "Condition": "conditions",
+        "Observation": "observations",
+        "MedicationRequest": "medicationRequests",
+        "MedicationStatement": "medicationStatements",
+        "MedicationAdministration": "medicationAdministrations",
+        "DiagnosticReport": "diagnosticReports",
+        "Procedure": "procedures",
+        "ServiceRequest": "serviceRequests",
     }
     pre: dict[str, Any] = {key: None for key in key_of.values()}
     pre["patient"] = (by_type.get("Patient") or [None])[0]
@@ -80,7 +107,9 @@ def full_prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return pre
 
 
-def als_weight_loss(today: date, pid: str = PATIENT_ID, usual: float = 72.0, current: float = 67.6) -> list[dict]:
+def als_weight_loss(
+    today: date, pid: str = PATIENT_ID, usual: float = 72.0, current: float = 67.6
+) -> list[dict]:
     """Adult ALS patient whose weight fell from ``usual`` to ``current`` kg over 4 months."""
     return [
         patient(pid),

@@ -37,15 +37,23 @@ def test_import_direction(path: Path) -> None:
     names = imports_of(path)
     where = rel(path)
     if uses(names, "flask") or uses(names, "werkzeug"):
-        assert where == "service/app.py" or where.startswith("service/cds_hooks/"), "flask outside the HTTP layer"
+        assert where == "service/app.py" or where.startswith("service/cds_hooks/"), (
+            "flask outside the HTTP layer"
+        )
     if uses(names, "fhir") or uses(names, "pydantic"):
         assert where.startswith("service/fhir/"), "fhir.resources outside service/fhir"
     if uses(names, "requests"):
         # The JWK Set fetch of client authentication is the one HTTP read outside the FHIR client.
-        assert where.startswith("service/fhir/") or where == "service/security/jwks.py", "requests outside service/fhir"
+        assert where.startswith("service/fhir/") or where == "service/security/jwks.py", (
+            "requests outside service/fhir"
+        )
     if where.startswith("service/rules/"):
-        forbidden = [n for n in names if n.split(".")[0] in {"flask", "fhir", "requests", "psycopg", "sqlite3",
-                                                             "socket", "urllib"}
-                     or uses({n}, "service.cds_hooks") or uses({n}, "service.feedback")
-                     or (uses({n}, "service.fhir") and n not in {"service.fhir.summary", "service.fhir.codes"})]
+        forbidden = [
+            n
+            for n in names
+            if n.split(".")[0] in {"flask", "fhir", "requests", "psycopg", "sqlite3", "socket", "urllib"}
+            or uses({n}, "service.cds_hooks")
+            or uses({n}, "service.feedback")
+            or (uses({n}, "service.fhir") and n not in {"service.fhir.summary", "service.fhir.codes"})
+        ]
         assert not forbidden, f"rules must stay pure: {forbidden}"

@@ -40,9 +40,13 @@ def test_image_start_command_serves_health_and_requires_auth(tmp_path):
     cmd = json.loads(dockerfile_instruction("CMD"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
-    env.update(NMD_CDS_HOST="127.0.0.1", NMD_CDS_PORT=str(port), NMD_CDS_WORKERS="1",
-               NMD_CDS_SQLITE_PATH=str(tmp_path / "feedback.sqlite3"),
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+    env.update(
+        NMD_CDS_HOST="127.0.0.1",
+        NMD_CDS_PORT=str(port),
+        NMD_CDS_WORKERS="1",
+        NMD_CDS_SQLITE_PATH=str(tmp_path / "feedback.sqlite3"),
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+    )
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30

@@ -53,11 +53,15 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
     for s in finding.suggestions:
         resource = dict(s.resource)
         if resource.get("resourceType") in {"ServiceRequest", "Procedure", "CarePlan", "Task"}:
-            resource.setdefault("subject" if resource["resourceType"] != "Task" else "for",
-                                {"reference": f"Patient/{patient_id}"})
+            resource.setdefault(
+                "subject" if resource["resourceType"] != "Task" else "for",
+                {"reference": f"Patient/{patient_id}"},
+            )
         problem = resource_problem(resource)
         if problem:  # a rule bug: never send an invalid resource to an EHR
-            log.error("invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem})
+            log.error(
+                "invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem}
+            )
             continue
         out.append(
             {
@@ -86,7 +90,11 @@ def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None
         "source": {
             "label": label,
             "url": first.url,
-            "topic": {"system": TOPIC_SYSTEM, "code": finding.topic.value, "display": TOPIC_DISPLAY[finding.topic]},
+            "topic": {
+                "system": TOPIC_SYSTEM,
+                "code": finding.topic.value,
+                "display": TOPIC_DISPLAY[finding.topic],
+            },
         },
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
     }

@@ -32,7 +32,12 @@ class CardLedger(Protocol):
     """Feedback storage seen from the service call: records issued cards, silences overridden ones."""
 
     def filter_and_record(
-        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, hook_instance: str, service_id: str
+        self,
+        issued: list[tuple[Finding, dict[str, Any]]],
+        *,
+        patient_id: str,
+        hook_instance: str,
+        service_id: str,
     ) -> list[dict[str, Any]]: ...
 
 
@@ -84,7 +89,11 @@ class Engine:
             t_data = time.perf_counter()
             today = self.today()
             summary = build_summary(
-                resolved.resources, today, self.thresholds, patient_id=req.patient_id, complete=resolved.complete
+                resolved.resources,
+                today,
+                self.thresholds,
+                patient_id=req.patient_id,
+                complete=resolved.complete,
             )
             if self.settings.include_cerebral_palsy:
                 summary = replace(summary, cerebral_palsy_in_scope=True)

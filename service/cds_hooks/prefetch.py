@@ -10,6 +10,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from service.cds_hooks.request import HookRequest
@@ -80,9 +81,11 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
         try:
             relative = render(templates[key], req.raw_context)
         except KeyError as exc:
-            raise DataUnavailable(f"prefetch '{key}' needs context field {exc} that the request lacks") from exc
-        jobs.append((key, lambda rel=_with_count(relative, settings): client.fetch(rel)))
-    jobs += [(key, lambda b=bundle: client.complete_bundle(b)) for key, bundle in to_complete]
+            raise DataUnavailable(
+                f"prefetch '{key}' needs context field {exc} that the request lacks"
+            ) from exc
+        jobs.append((key, partial(client.fetch, _with_count(relative, settings))))
+    jobs += [(key, partial(client.complete_bundle, bundle)) for key, bundle in to_complete]
     with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
         futures = [(key, pool.submit(job)) for key, job in jobs]
         failures: list[str] = []
@@ -114,7 +117,9 @@ def _client(req: HookRequest, settings: Settings, keys: list[str]) -> FhirClient
     try:
         check_fhir_server(req.fhir_server, settings)
     except FhirServerRefused as exc:
-        raise DataUnavailable(f"prefetch data missing ({missing}) and fhirServer cannot be used: {exc.reason}") from exc
+        raise DataUnavailable(
+            f"prefetch data missing ({missing}) and fhirServer cannot be used: {exc.reason}"
+        ) from exc
     token = req.fhir_authorization.access_token if req.fhir_authorization else None
     if token is None and not (settings.dev_mode or settings.fhir_allowed_servers):
         raise DataUnavailable(

@@ -128,7 +128,8 @@ def _schema_view(data: Any) -> Any:
         return data
     view = {
         key: ({"resourceType": value["resourceType"]} if "resourceType" in value else {})
-        if isinstance(value, dict) else value
+        if isinstance(value, dict)
+        else value
         for key, value in prefetch.items()
     }
     return {**data, "prefetch": view}

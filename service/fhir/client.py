@@ -100,7 +100,9 @@ class FhirClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            resp = self._session.get(url, headers=headers, timeout=remaining, allow_redirects=False, stream=True)
+            resp = self._session.get(
+                url, headers=headers, timeout=remaining, allow_redirects=False, stream=True
+            )
         except requests.Timeout as exc:
             raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc
         except requests.RequestException as exc:
@@ -109,7 +111,9 @@ class FhirClient:
             if resp.status_code in (401, 403):
                 raise FhirAuthError(f"FHIR server refused the access token (HTTP {resp.status_code})")
             if 300 <= resp.status_code < 400:
-                raise FhirBadResponse(f"FHIR server redirected (HTTP {resp.status_code}); redirects are not followed")
+                raise FhirBadResponse(
+                    f"FHIR server redirected (HTTP {resp.status_code}); redirects are not followed"
+                )
             if resp.status_code >= 400:
                 raise FhirServerError(f"FHIR server answered HTTP {resp.status_code}")
             raw = self._read_capped(resp)

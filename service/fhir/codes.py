@@ -213,9 +213,22 @@ DRUGS: dict[str, tuple[DrugClass, frozenset[str], frozenset[str]]] = {
     "hydrocortisone": (DrugClass.GLUCOCORTICOID, frozenset({"5492"}), frozenset({"H02AB09"})),
 }
 # ATC class prefixes as a fallback when only a class code is sent.
-ATC_CLASS_PREFIX: dict[str, DrugClass] = {"H02AB": DrugClass.GLUCOCORTICOID, "M05BA": DrugClass.BISPHOSPHONATE_ORAL}
+ATC_CLASS_PREFIX: dict[str, DrugClass] = {
+    "H02AB": DrugClass.GLUCOCORTICOID,
+    "M05BA": DrugClass.BISPHOSPHONATE_ORAL,
+}
 # Routes that are not systemic glucocorticoid exposure (edge case 18).
-NON_SYSTEMIC_ROUTE_TEXT = ("inhal", "topical", "cutaneous", "ophthalm", "nasal", "otic", "dermal", "eye", "skin")
+NON_SYSTEMIC_ROUTE_TEXT = (
+    "inhal",
+    "topical",
+    "cutaneous",
+    "ophthalm",
+    "nasal",
+    "otic",
+    "dermal",
+    "eye",
+    "skin",
+)
 
 # --- suggestion codes (what the cards order) -----------------------------------------------------
 # action -> (system, code, display) of the ServiceRequest.code the service suggests.
@@ -226,7 +239,11 @@ SUGGESTION_CODES: dict[ActionKind, tuple[str, str, str]] = {
     ActionKind.SPIROMETRY: (LOINC, "19870-5", "Forced vital capacity [Volume] Respiratory system"),
     # Referrals: SNOMED procedure codes — UNVERIFIED (not in §3); text carries the meaning.
     ActionKind.DIETITIAN_REFERRAL: (SNOMED, "103699006", "Referral to dietitian"),
-    ActionKind.BONE_SPECIALIST_REFERRAL: (SNOMED, "183515008", "Referral to physician (bone health specialist)"),
+    ActionKind.BONE_SPECIALIST_REFERRAL: (
+        SNOMED,
+        "183515008",
+        "Referral to physician (bone health specialist)",
+    ),
     ActionKind.PULMONOLOGY_REFERRAL: (SNOMED, "183521006", "Referral to respiratory physician"),
     ActionKind.GASTROSTOMY: (SNOMED, "183528000", "Referral to gastroenterologist (gastrostomy discussion)"),
 }
@@ -316,26 +333,32 @@ DRUG_TEXT: dict[str, str] = {
     "agamree": "vamorolone",
 }
 # Physical sanity bounds (canonical units) beyond §4 item 9: values outside are unit/code errors.
-PLAUSIBLE.update({
-    Concept.WEIGHT: (0.2, 400.0),
-    Concept.USUAL_WEIGHT: (0.2, 400.0),
-    Concept.HEIGHT: (20.0, 260.0),
-    Concept.BMI: (5.0, 100.0),
-    Concept.BMI_PERCENTILE: (0.0, 100.0),
-    Concept.WEIGHT_FOR_LENGTH_PERCENTILE: (0.0, 100.0),
-    Concept.FVC: (0.0, 10.0),
-    Concept.FVC_PREDICTED: (0.0, 10.0),
-    Concept.VC: (0.0, 10.0),
-    Concept.VC_PREDICTED: (0.0, 10.0),
-    Concept.FVC_PCT_PREDICTED: (0.0, 250.0),
-    Concept.VC_PCT_PREDICTED: (0.0, 250.0),
-    Concept.VITAMIN_D_25OH: (0.0, 300.0),
-    Concept.CREATININE: (0.0, 30.0),
-    Concept.CYSTATIN_C: (0.0, 20.0),
-})
+PLAUSIBLE.update(
+    {
+        Concept.WEIGHT: (0.2, 400.0),
+        Concept.USUAL_WEIGHT: (0.2, 400.0),
+        Concept.HEIGHT: (20.0, 260.0),
+        Concept.BMI: (5.0, 100.0),
+        Concept.BMI_PERCENTILE: (0.0, 100.0),
+        Concept.WEIGHT_FOR_LENGTH_PERCENTILE: (0.0, 100.0),
+        Concept.FVC: (0.0, 10.0),
+        Concept.FVC_PREDICTED: (0.0, 10.0),
+        Concept.VC: (0.0, 10.0),
+        Concept.VC_PREDICTED: (0.0, 10.0),
+        Concept.FVC_PCT_PREDICTED: (0.0, 250.0),
+        Concept.VC_PCT_PREDICTED: (0.0, 250.0),
+        Concept.VITAMIN_D_25OH: (0.0, 300.0),
+        Concept.CREATININE: (0.0, 30.0),
+        Concept.CYSTATIN_C: (0.0, 20.0),
+    }
+)
 # Long-bone name per traumatic ICD-10-CM prefix (fracture level for long bones, §1.6).
 FRACTURE_BONE_ICD: dict[str, str] = {
-    "S72": "femur", "S82": "tibia/fibula", "S42.2": "humerus", "S42.3": "humerus", "S42.4": "humerus",
+    "S72": "femur",
+    "S82": "tibia/fibula",
+    "S42.2": "humerus",
+    "S42.3": "humerus",
+    "S42.4": "humerus",
     "S52": "radius/ulna",
 }
 # Local Observation codes for vertebral-fracture findings are recognised by this text (no LOINC).

@@ -27,8 +27,12 @@ from pydantic import TypeAdapter, ValidationError
 MAX_TEMPLATES = 4096  # distinct shapes remembered per process; the cache is emptied when full
 _templates: dict[bytes, bool] = {}
 # Top-level primitive leaves of an Observation that vary per instance, with valid stand-ins.
-_TOP = (("id", "x"), ("effectiveDateTime", "2000-01-01"), ("effectiveInstant", "2000-01-01T00:00:00Z"),
-        ("issued", "2000-01-01T00:00:00Z"))
+_TOP = (
+    ("id", "x"),
+    ("effectiveDateTime", "2000-01-01"),
+    ("effectiveInstant", "2000-01-01T00:00:00Z"),
+    ("issued", "2000-01-01T00:00:00Z"),
+)
 
 
 @cache
@@ -67,7 +71,8 @@ def _template(obs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(t.get("component"), list):
         t["component"] = [
             {**c, "valueQuantity": _mask_in(c["valueQuantity"], "value", 1, "Quantity", "value")}
-            if isinstance(c, dict) and "valueQuantity" in c else c
+            if isinstance(c, dict) and "valueQuantity" in c
+            else c
             for c in t["component"]
         ]
     return t

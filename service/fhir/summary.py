@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 
 class Concept(StrEnum):
@@ -126,7 +127,9 @@ class Fracture:
     sources: tuple[str, ...]
     level: str | None = None  # vertebral level, e.g. "T12"; long bone name for long-bone fractures
     genant_grade: float | None = None  # 0, 0.5, 1, 2, 3 when known
-    low_trauma: bool | None = None  # True fragility; False traumatic (needs clinician confirmation); None unknown
+    low_trauma: bool | None = (
+        None  # True fragility; False traumatic (needs clinician confirmation); None unknown
+    )
     provisional: bool = False  # provisional/differential verification, or preliminary observation
     description: str = ""  # short human text for the card evidence
 
@@ -291,11 +294,17 @@ class PatientSummary:
             d.disorder is not Nmd.CEREBRAL_PALSY or self.cerebral_palsy_in_scope for d in self.diagnoses
         )
 
+    @cached_property
+    def _by_concept(self) -> dict[Concept, tuple[Measurement, ...]]:
+        index: dict[Concept, list[Measurement]] = {}
+        for m in self.measurements:
+            index.setdefault(m.concept, []).append(m)
+        return {concept: tuple(ms) for concept, ms in index.items()}
+
     def series(self, concept: Concept, site: Site | None = None) -> tuple[Measurement, ...]:
         """Measurements of one concept (optionally one DXA site), oldest first."""
-        return tuple(
-            m for m in self.measurements if m.concept is concept and (site is None or m.site is site)
-        )
+        found = self._by_concept.get(concept, ())
+        return found if site is None else tuple(m for m in found if m.site is site)
 
     def latest(self, concept: Concept, site: Site | None = None) -> Measurement | None:
         s = self.series(concept, site)
@@ -307,7 +316,9 @@ class PatientSummary:
     def orders_for(self, action: ActionKind) -> tuple[Order, ...]:
         return tuple(o for o in self.orders if o.action is action)
 
-    def usual_weight(self, current: Measurement, lookback_days: int, min_span_days: int) -> Measurement | None:
+    def usual_weight(
+        self, current: Measurement, lookback_days: int, min_span_days: int
+    ) -> Measurement | None:
         """Usual weight for ``current`` (clinical-knowledge §1.7).
 
         A documented usual weight wins; else the heaviest weight in the ``lookback_days`` before the

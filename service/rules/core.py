@@ -75,7 +75,7 @@ class SuggestedResource:
 
 @dataclass(frozen=True)
 class Finding:
-    """What a rule concluded. ``action`` decides merging: two findings asking for the same action are one card."""
+    """What a rule concluded. Findings asking for the same ``action`` are merged into one card."""
 
     rule_ids: tuple[str, ...]  # e.g. ("SI-04", "BMD-05")
     topic: Topic

@@ -18,7 +18,6 @@ import jsonschema
 
 from service.rules.citations import Citation
 
-
 # Every note about a recalled figure carries this mark; the card builder flags such cards' source.
 RECALLED_MARK = "[R]"
 
@@ -39,7 +38,11 @@ class Threshold:
         names = "; ".join(c.label for c in self.citations)
         if self.overridden:
             return f"{names} (institution override)"
-        return f"{names} {RECALLED_MARK} recalled figure, institution review required" if self.recalled else names
+        return (
+            f"{names} {RECALLED_MARK} recalled figure, institution review required"
+            if self.recalled
+            else names
+        )
 
 
 _REGISTRY: dict[str, Threshold] = {}

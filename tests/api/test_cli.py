@@ -14,8 +14,14 @@ from tests.conftest import TODAY
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
     env.update(NMD_CDS_TODAY=TODAY.isoformat(), NMD_CDS_AUTH="off", NMD_CDS_DEV_MODE="on")
-    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def comparable(body: dict) -> list:

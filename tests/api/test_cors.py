@@ -9,11 +9,18 @@ from tests import builders as b
 SANDBOX = "https://sandbox.cds-hooks.org"
 
 
-@pytest.mark.parametrize("path", ["/cds-services", "/cds-services/nmd-bone-health",
-                                  "/cds-services/nmd-bone-health/feedback"])
+@pytest.mark.parametrize(
+    "path", ["/cds-services", "/cds-services/nmd-bone-health", "/cds-services/nmd-bone-health/feedback"]
+)
 def test_preflight_on_every_route(client, path):
-    resp = client.options(path, headers={"Origin": SANDBOX, "Access-Control-Request-Method": "POST",
-                                         "Access-Control-Request-Headers": "authorization, content-type"})
+    resp = client.options(
+        path,
+        headers={
+            "Origin": SANDBOX,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == SANDBOX
     assert "authorization" in resp.headers["Access-Control-Allow-Headers"].lower()
@@ -21,8 +28,9 @@ def test_preflight_on_every_route(client, path):
 
 
 def test_cors_headers_on_post_and_errors(client):
-    ok = client.post("/cds-services/nmd-bone-health", json=b.hook_request(b.full_prefetch([])),
-                     headers={"Origin": SANDBOX})
+    ok = client.post(
+        "/cds-services/nmd-bone-health", json=b.hook_request(b.full_prefetch([])), headers={"Origin": SANDBOX}
+    )
     bad = client.post("/cds-services/nmd-bone-health", json={}, headers={"Origin": SANDBOX})
     assert ok.status_code == 200 and bad.status_code == 400
     for resp in (ok, bad):

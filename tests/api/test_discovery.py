@@ -49,6 +49,22 @@ def test_observation_template_asks_for_every_known_loinc(client):
     assert "_sort=-date" in template
     code_param = dict(p.split("=", 1) for p in template.split("?", 1)[1].split("&"))["code"]
     asked = {c.split("|", 1)[1] for c in code_param.split(",") if c.startswith(codes.LOINC + "|")}
-    for loinc in ("29463-7", "8302-2", "39156-5", "59576-9", "19870-5", "19872-1", "19867-1", "62292-8",
-                  "1989-3", "14635-7", "24966-4", "85394-5", "38267-1", "80933-5", "2160-0", "33863-2"):
+    for loinc in (
+        "29463-7",
+        "8302-2",
+        "39156-5",
+        "59576-9",
+        "19870-5",
+        "19872-1",
+        "19867-1",
+        "62292-8",
+        "1989-3",
+        "14635-7",
+        "24966-4",
+        "85394-5",
+        "38267-1",
+        "80933-5",
+        "2160-0",
+        "33863-2",
+    ):
         assert loinc in asked

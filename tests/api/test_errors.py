@@ -21,8 +21,13 @@ URL = "/cds-services/nmd-bone-health"
         ("post", "/cds-services/no-such-service", {"json": b.hook_request(None)}, 404, "no-such-service"),
         ("get", URL, {}, 405, "GET"),
         ("delete", "/cds-services", {}, 405, "DELETE"),
-        ("post", URL, {"data": "hook=patient-view", "content_type": "application/x-www-form-urlencoded"}, 415,
-         "application/json"),
+        (
+            "post",
+            URL,
+            {"data": "hook=patient-view", "content_type": "application/x-www-form-urlencoded"},
+            415,
+            "application/json",
+        ),
         ("post", URL, {"data": "{}"}, 415, "application/json"),
         ("get", "/nothing-here", {}, 404, "endpoints"),
     ],
@@ -36,12 +41,24 @@ def test_client_errors_are_json_4xx(client, method, path, kwargs, status, says):
 
 
 def test_every_schema_problem_is_reported_at_once(client):
-    bad = {"hook": 7, "hookInstance": "not-a-uuid", "context": {"patientId": ""}, "prefetch": {"x": 1},
-           "fhirAuthorization": {"access_token": "t"}}
+    bad = {
+        "hook": 7,
+        "hookInstance": "not-a-uuid",
+        "context": {"patientId": ""},
+        "prefetch": {"x": 1},
+        "fhirAuthorization": {"access_token": "t"},
+    }
     body = client.post(URL, json=bad).get_json()
     text = "\n".join(body["details"])
-    for fragment in ("hook", "hookInstance", "userId", "patientId", "prefetch/x", "fhirAuthorization",
-                     "fhirServer"):
+    for fragment in (
+        "hook",
+        "hookInstance",
+        "userId",
+        "patientId",
+        "prefetch/x",
+        "fhirAuthorization",
+        "fhirServer",
+    ):
         assert fragment in text, fragment
 
 
@@ -86,9 +103,16 @@ def test_malformed_fhir_inside_a_valid_request_is_dropped_not_fatal(client, asse
     prefetch = b.full_prefetch(resources)
     prefetch["observations"]["entry"] += [
         {"resource": {"resourceType": "Observation", "status": "final", "code": "not-a-codeableconcept"}},
-        {"resource": {"resourceType": "Observation", "id": "x", "status": "final",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-                      "effectiveDateTime": "2026-11-01", "valueQuantity": {"value": 60, "unit": "stone"}}},
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "id": "x",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                "effectiveDateTime": "2026-11-01",
+                "valueQuantity": {"value": 60, "unit": "stone"},
+            }
+        },
         {"resource": "garbage"},
         {"nothing": True},
     ]

@@ -15,14 +15,18 @@ def nutrition_cards(body: dict) -> list[dict]:
 
 
 def test_full_prefetch_weight_loss_gives_a_nutrition_referral_card(client, assert_valid_response):
-    body = assert_valid_response(client.post(URL, json=b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))).get_json())
+    body = assert_valid_response(
+        client.post(URL, json=b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))).get_json()
+    )
     (card,) = nutrition_cards(body)
     assert card["indicator"] == "warning"
     assert "6.1" in card["summary"]
     assert "72" in card["detail"] and "67.6" in card["detail"]
     resources = [a["resource"] for s in card["suggestions"] for a in s["actions"]]
-    assert any(r["resourceType"] == "ServiceRequest" and r["subject"]["reference"] == f"Patient/{b.PATIENT_ID}"
-               for r in resources)
+    assert any(
+        r["resourceType"] == "ServiceRequest" and r["subject"]["reference"] == f"Patient/{b.PATIENT_ID}"
+        for r in resources
+    )
 
 
 def test_loss_below_five_percent_gives_no_nutrition_card(client, assert_valid_response):
@@ -61,8 +65,13 @@ def test_empty_bundle_means_no_data(client):
 def test_missing_prefetch_that_cannot_be_fetched_is_412(client, extra, why):
     body = b.hook_request(None, **extra)
     if "fhirServer" in extra:
-        body["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer", "expires_in": 60,
-                                     "scope": "patient/*.read", "subject": "nmd-cds"}
+        body["fhirAuthorization"] = {
+            "access_token": "t",
+            "token_type": "Bearer",
+            "expires_in": 60,
+            "scope": "patient/*.read",
+            "subject": "nmd-cds",
+        }
     resp = client.post(URL, json=body)
     assert resp.status_code == 412, why
     outcome = resp.get_json()
@@ -72,8 +81,10 @@ def test_missing_prefetch_that_cannot_be_fetched_is_412(client, extra, why):
 
 def test_operation_outcome_in_prefetch_means_fetch_it(client):
     prefetch = b.full_prefetch(b.als_weight_loss(TODAY))
-    prefetch["observations"] = {"resourceType": "OperationOutcome",
-                                "issue": [{"severity": "error", "code": "timeout"}]}
+    prefetch["observations"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
     resp = client.post(URL, json=b.hook_request(prefetch))  # no fhirServer to fetch from
     assert resp.status_code == 412
     assert "observations" in resp.get_data(as_text=True)
@@ -84,11 +95,17 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(client, fhir_server, a
     pid = "api-fetch-1"
     resources = b.als_weight_loss(TODAY, pid=pid)
     fhir_server.load_bundle(transaction(resources))
-    auth = {"access_token": fhir_server.token, "token_type": "Bearer", "expires_in": 300,
-            "scope": "patient/*.read", "subject": "nmd-cds"}
+    auth = {
+        "access_token": fhir_server.token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "nmd-cds",
+    }
     with_prefetch = client.post(URL, json=b.hook_request(b.full_prefetch(resources), pid=pid)).get_json()
-    fetched = client.post(URL, json=b.hook_request(None, pid=pid, fhirServer=fhir_server.base_url,
-                                                   fhirAuthorization=auth))
+    fetched = client.post(
+        URL, json=b.hook_request(None, pid=pid, fhirServer=fhir_server.base_url, fhirAuthorization=auth)
+    )
     assert fetched.status_code == 200, fetched.get_json()
     assert_valid_response(fetched.get_json())
     assert card_keys(fetched.get_json()) == card_keys(with_prefetch)
@@ -97,9 +114,16 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(client, fhir_server, a
 
 @pytest.mark.fhir_server
 def test_wrong_token_for_the_fhir_server_is_412(client, fhir_server):
-    auth = {"access_token": "not-the-token", "token_type": "Bearer", "expires_in": 300,
-            "scope": "patient/*.read", "subject": "nmd-cds"}
-    resp = client.post(URL, json=b.hook_request(None, fhirServer=fhir_server.base_url, fhirAuthorization=auth))
+    auth = {
+        "access_token": "not-the-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "nmd-cds",
+    }
+    resp = client.post(
+        URL, json=b.hook_request(None, fhirServer=fhir_server.base_url, fhirAuthorization=auth)
+    )
     assert resp.status_code == 412
     assert "401" in resp.get_data(as_text=True)
 
@@ -113,7 +137,8 @@ def transaction(resources: list[dict]) -> dict:
         "resourceType": "Bundle",
         "type": "transaction",
         "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in resources
         ],
     }
 

@@ -317,8 +317,11 @@ def test_incomplete_prefetch_is_passed_through() -> None:  # edge case 23
     [  # Condition.bodySite is a list in R4: the site must still classify the fracture
         ([{"text": "Femur"}], FractureKind.LONG_BONE, None),
         ([{"text": "T12 vertebra"}], FractureKind.VERTEBRAL, "T12"),
-        ([{"coding": [{"system": SNOMED, "code": "71341001", "display": "Bone structure of femur"}]}],
-         FractureKind.LONG_BONE, None),
+        (
+            [{"coding": [{"system": SNOMED, "code": "71341001", "display": "Bone structure of femur"}]}],
+            FractureKind.LONG_BONE,
+            None,
+        ),
     ],
 )
 def test_condition_body_site_list_classifies_fragility_fracture(body_site, kind, level) -> None:
@@ -331,7 +334,13 @@ def test_condition_body_site_list_classifies_fragility_fracture(body_site, kind,
 
 def test_vertebral_fracture_observation_is_low_trauma() -> None:
     # A VF read on imaging carries no trauma code: it is a fragility fracture (only S-codes ask to confirm).
-    s = run(obs(cc(SNOMED, "42942008"), True, None, component=[
-        {"code": {"text": "Genant grade"}, "valueInteger": 2}]))
+    s = run(
+        obs(
+            cc(SNOMED, "42942008"),
+            True,
+            None,
+            component=[{"code": {"text": "Genant grade"}, "valueInteger": 2}],
+        )
+    )
     (f,) = s.fractures
     assert f.low_trauma is True and f.genant_grade == 2

@@ -15,8 +15,13 @@ from tests import builders as b
 URL = "/cds-services/nmd-bone-health"
 FHIR = "https://ehr.example.org/fhir"
 ANY_FHIR = re.compile(re.escape(FHIR) + ".*")
-AUTH = {"access_token": "secret-token", "token_type": "Bearer", "expires_in": 300,
-        "scope": "patient/*.read", "subject": "nmd-cds"}
+AUTH = {
+    "access_token": "secret-token",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "nmd-cds",
+}
 
 
 def request_without_prefetch(fhir_server: str = FHIR) -> dict:
@@ -69,8 +74,12 @@ def test_the_token_is_sent_to_the_fhir_server_it_came_with(allowed):
 
 @responses.activate
 def test_next_link_to_another_host_is_refused(allowed):
-    page = {"resourceType": "Bundle", "type": "searchset", "entry": [],
-            "link": [{"relation": "next", "url": "https://attacker.example/fhir/Observation?page=2"}]}
+    page = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [],
+        "link": [{"relation": "next", "url": "https://attacker.example/fhir/Observation?page=2"}],
+    }
     responses.add(responses.GET, ANY_FHIR, json=page)
     resp = allowed.post(URL, json=request_without_prefetch())
     assert resp.status_code == 412
@@ -99,7 +108,9 @@ def test_a_hanging_fhir_server_gives_412_not_a_hang(settings):
     result: dict = {}
     try:
         client = create_app(settings.with_(fhir_allowed_servers=(base,), fhir_timeout_s=0.5)).test_client()
-        worker = threading.Thread(target=lambda: result.update(resp=client.post(URL, json=request_without_prefetch(base))))
+        worker = threading.Thread(
+            target=lambda: result.update(resp=client.post(URL, json=request_without_prefetch(base)))
+        )
         worker.start()
         worker.join(20)  # a liveness guard, not a speed check: the server would hold the call for 30 s
         assert not worker.is_alive(), "the service call hangs on a FHIR server that never answers"

@@ -14,8 +14,16 @@ from tests.conftest import TODAY
 
 URL = "/cds-services/nmd-bone-health"
 SCENARIOS = list(load_scenarios())
-TOPICS = {"spine-imaging", "bone-therapy", "bone-therapy-review", "bmd-sites", "bmd-surveillance", "vitamin-d",
-          "nutrition-referral", "respiratory-review"}
+TOPICS = {
+    "spine-imaging",
+    "bone-therapy",
+    "bone-therapy-review",
+    "bmd-sites",
+    "bmd-surveillance",
+    "vitamin-d",
+    "nutrition-referral",
+    "respiratory-review",
+}
 
 
 def outcome(body: dict) -> list[tuple[str, str]]:
@@ -46,16 +54,23 @@ def loaded(fhir_server):
 @pytest.mark.fhir_server
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 def test_scenario_gives_expected_cards_on_both_paths(scenario, loaded, settings, assert_valid_response):
-    client = create_app(settings.with_(fhir_page_count=3, fhir_allowed_servers=(loaded.base_url,))).test_client()
+    client = create_app(
+        settings.with_(fhir_page_count=3, fhir_allowed_servers=(loaded.base_url,))
+    ).test_client()
     rendered = render_scenario(scenario, TODAY)
     with_prefetch = client.post(URL, json=rendered["request"])
     assert with_prefetch.status_code == 200, with_prefetch.get_json()
     without = copy.deepcopy(rendered["request"])
     del without["prefetch"]
     without["fhirServer"] = loaded.base_url
-    without["fhirAuthorization"] = {"access_token": loaded.token, "token_type": "Bearer", "expires_in": 300,
-                                    "scope": "patient/*.read", "subject": "nmd-cds",
-                                    "patient": scenario["patientId"]}
+    without["fhirAuthorization"] = {
+        "access_token": loaded.token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "nmd-cds",
+        "patient": scenario["patientId"],
+    }
     fetched = client.post(URL, json=without)
     assert fetched.status_code == 200, fetched.get_json()
     a = assert_valid_response(with_prefetch.get_json())
@@ -79,5 +94,5 @@ def test_committed_rendering_matches_the_scenarios(tmp_path):
     assert fresh == sorted(p.relative_to(committed) for p in committed.rglob("*.json"))
     for rel in fresh:
         assert (tmp_path / rel).read_text() == (committed / rel).read_text(), (
-            f"{rel} is stale: run python -m service fixtures render --today {TODAY} --out fhir_fixtures/rendered"
+            f"{rel} is stale: python -m service fixtures render --today {TODAY} --out fhir_fixtures/rendered"
         )
