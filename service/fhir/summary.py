@@ -109,7 +109,8 @@ class Measurement:
         """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``."""
         cmp = self.comparator or ""
         unit = "" if self.unit in {"SD"} else f" {self.unit}"
-        return f"{cmp}{self.value:g}{unit}"
+        # Converted values (nmol/L → ng/mL, lb → kg) carry spurious digits: show at most two decimals.
+        return f"{cmp}{round(self.value, 2):g}{unit}"
 
 
 class FractureKind(StrEnum):

@@ -87,3 +87,18 @@ def test_every_concept_has_a_unit_table() -> None:
     for concept in Concept:
         value, reason = to_canonical(concept, 1.0, "definitely-not-a-unit")
         assert value is None and reason and reason.startswith("unknown unit")
+
+
+@pytest.mark.parametrize(
+    "value, unit, concept_code, shown",
+    [  # card evidence shows converted values with at most two decimals
+        (30, "nmol/L", "14635-7", "12.02 ng/mL"),
+        (158.7, "[lb_av]", "29463-7", "71.98 kg"),
+        (67.6, "kg", "29463-7", "67.6 kg"),
+    ],
+)
+def test_measurement_display_rounds_converted_values(value, unit, concept_code, shown) -> None:
+    from tests.fhir.helpers import obs, run
+
+    (m,) = run(obs(concept_code, value, unit)).measurements
+    assert m.display == shown
