@@ -93,7 +93,7 @@ def test_every_concept_has_a_unit_table() -> None:
     "value, unit, concept_code, shown",
     [  # card evidence shows converted values with at most two decimals
         (30, "nmol/L", "14635-7", "12.02 ng/mL"),
-        (158.7, "[lb_av]", "29463-7", "71.98 kg"),
+        (158.7, "[lb_av]", "29463-7", "71.99 kg"),  # 71.985 kg
         (67.6, "kg", "29463-7", "67.6 kg"),
     ],
 )
