@@ -27,3 +27,10 @@ def test_ruff_check_is_clean():
 def test_ruff_format_is_clean():
     done = ruff("format", "--check", "--no-cache")
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_mypy_is_clean():
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "service"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-3000:]

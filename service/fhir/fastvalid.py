@@ -40,7 +40,7 @@ def _check(model: str, name: str) -> Callable[[Any], Any]:
     """The validator of one field of a model, with the field's own constraints (Annotated metadata)."""
     info = get_fhir_model_class(model).model_fields[name]
     annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-    return TypeAdapter(annotation).validator.validate_python  # type: ignore[union-attr]
+    return TypeAdapter(annotation).validator.validate_python  # type: ignore[union-attr,arg-type]
 
 
 def _leaf(value: Any) -> bool:

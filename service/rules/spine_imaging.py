@@ -46,6 +46,11 @@ def imaging(ctx: RuleContext, since: date | None = None) -> list[SpineImaging]:
     )
 
 
+def last_imaging(ctx: RuleContext) -> SpineImaging | None:
+    found = imaging(ctx)
+    return found[-1] if found else None
+
+
 def imaging_evidence(i: SpineImaging | None) -> Evidence:
     if i is None:
         return Evidence("Last adequate spine imaging", "none on record (lateral spine X-ray or DXA VFA)")
@@ -88,7 +93,7 @@ def si_glucocorticoid(ctx: RuleContext) -> Iterator[Finding]:
     if gc is None or gc.start is None:
         return
     since = imaging(ctx, gc.start)
-    ev = [gc_evidence(gc, ctx.today), imaging_evidence((imaging(ctx) or [None])[-1])]
+    ev = [gc_evidence(gc, ctx.today), imaging_evidence(last_imaging(ctx))]
     if not since:
         yield from _card(
             ctx,
@@ -180,7 +185,7 @@ def si_symptoms(ctx: RuleContext) -> Iterator[Finding]:
         Indicator.WARNING,
         f"New {what} ({first.when}) on NMD bone-risk background: lateral spine X-ray/VFA",
         f"New {what} since {first.when} and no spine imaging since: look for vertebral fractures.",
-        [*ev, imaging_evidence((imaging(ctx) or [None])[-1])],
+        [*ev, imaging_evidence(last_imaging(ctx))],
         "SI-05:" + ",".join(f.source for f in new),
         ("si_symptom_recent_days",),
         (cite.BUCKNER_2015, cite.SCOTTISH_MUSCLE_NETWORK),
@@ -205,7 +210,7 @@ def si_low_bmd(ctx: RuleContext) -> Iterator[Finding]:
         "look for vertebral fractures before deciding therapy",
         f"{exam.why}; lowest valid site decides. Low BMD raises the chance of silent vertebral "
         "fractures, which change the treatment decision.",
-        [*ev, imaging_evidence((imaging(ctx) or [None])[-1])],
+        [*ev, imaging_evidence(last_imaging(ctx))],
         f"SI-06:{m.source}={m.value:g}",
         ("z_low_sd", "t_osteoporosis_sd", "dxa_fresh_months", "si_low_bmd_months"),
         (cite.BUCKNER_2015, cite.ISCD_PEDIATRIC, cite.ISCD_ADULT),

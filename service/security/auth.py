@@ -73,7 +73,7 @@ class Authenticator:
             raise Unauthorized("JWT header has no kid")
         iss = claims.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
-        if issuer is None:
+        if issuer is None or not isinstance(iss, str):
             raise Unauthorized("JWT issuer is not trusted")
         key = public_key_for(self._find_key(issuer, kid, header.get("jku")), alg)
         verified = self._decode(token, key, alg, audience, iss)

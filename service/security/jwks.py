@@ -63,7 +63,12 @@ class KeySetCache:
             entry = self._entries.get(source)
             now = self._clock()
             stale = entry is None or now - entry.loaded_at > self._max_age_s
-            if not stale and kid not in entry.keys and now - entry.loaded_at >= self._min_refresh_s:
+            if (
+                entry is not None
+                and not stale
+                and kid not in entry.keys
+                and now - entry.loaded_at >= self._min_refresh_s
+            ):
                 stale = True  # unknown kid: the client may have rotated its keys
             if stale:
                 try:
@@ -76,6 +81,7 @@ class KeySetCache:
                     # Remember the failure too, so a dead key server is not retried on every request.
                     entry = _Entry(entry.keys if entry else {}, now)
                 self._entries[source] = entry
+            assert entry is not None  # loaded above when missing
             return entry.keys.get(kid)
 
     def _load(self, source: Source) -> dict[str, dict[str, Any]]:
