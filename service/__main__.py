@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from service.config import ConfigError, Settings
+from service.rules.thresholds import ThresholdError
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
+    except (ConfigError, ThresholdError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
