@@ -6,6 +6,8 @@ they are accepted as input but should be checked with a terminology server befor
 
 from __future__ import annotations
 
+import re
+
 from service.fhir.summary import ActionKind, Concept, DrugClass, Nmd, Site, Symptom
 
 LOINC = "http://loinc.org"
@@ -148,7 +150,8 @@ FRACTURE_ICD_PREFIX: dict[str, tuple[str, bool | None]] = {
     "S22.0": ("vertebral", None),  # thoracic vertebra (traumatic code: confirm mechanism)
     "S32.0": ("vertebral", None),  # lumbar vertebra
     "S72": ("long_bone", None),  # femur
-    "S82": ("long_bone", None),  # tibia/fibula
+    # tibia/fibula: S82.1-S82.9 (S82.0 is the patella, not a long bone)
+    **{f"S82.{d}": ("long_bone", None) for d in "123456789"},
     "S42.2": ("long_bone", None),  # proximal humerus
     "S42.3": ("long_bone", None),  # humerus shaft
     "S42.4": ("long_bone", None),  # distal humerus
@@ -172,23 +175,43 @@ SYMPTOM_SNOMED: dict[str, Symptom] = {
     "62744007": Symptom.ORTHOPNOEA,  # Orthopnea — UNVERIFIED (not in §3)
 }
 SYMPTOM_ICD_PREFIX: dict[str, Symptom] = {
-    "M54": Symptom.BACK_PAIN,  # dorsalgia
+    # Thoracic/lumbar back pain only: not M54.0 (panniculitis), M54.1 (radiculopathy), M54.2
+    # (cervicalgia) or M54.81 (occipital neuralgia).
+    "M54.3": Symptom.BACK_PAIN,  # sciatica
+    "M54.4": Symptom.BACK_PAIN,  # lumbago with sciatica
+    "M54.5": Symptom.BACK_PAIN,  # low back pain
+    "M54.6": Symptom.BACK_PAIN,  # pain in thoracic spine
+    "M54.89": Symptom.BACK_PAIN,  # other dorsalgia
+    "M54.9": Symptom.BACK_PAIN,  # dorsalgia, unspecified
     "M41": Symptom.SCOLIOSIS,
-    "M40": Symptom.KYPHOSIS,
+    # Kyphosis only: M40.0 postural, M40.1 other secondary, M40.2 other/unspecified (M40.3 is
+    # flatback, M40.4/M40.5 lordosis).
+    "M40.0": Symptom.KYPHOSIS,
+    "M40.1": Symptom.KYPHOSIS,
+    "M40.2": Symptom.KYPHOSIS,
     "R06.01": Symptom.ORTHOPNOEA,
-    "Z98.1": Symptom.SPINAL_FUSION,  # arthrodesis status
 }
+# Z98.1 "arthrodesis status" covers any joint: spinal fusion only when the code text or bodySite
+# names the spine (word-start match: "rod" must not match "arthrodesis").
+ARTHRODESIS_ICD = "Z98.1"
+SPINE_TEXT = re.compile(r"\b(spin|vertebr|lumb|thora|scolio|rods?\b|harrington)")
 GASTROSTOMY_ICD = {"Z93.1"}
 TUBE_FEEDING_SNOMED = {"61420007"}
 GASTROSTOMY_PROCEDURE_SNOMED = {"174163005", "55421001"}  # UNVERIFIED (not in §3): PEG / gastrostomy
 VENTILATOR_DEPENDENCE_SNOMED = {"444932008"}
 
 # --- §3.4 spine imaging / procedures ------------------------------------------------------------
-# Adequate for VF detection (§1.5): lateral thoracolumbar radiograph or DXA VFA.
-SPINE_IMAGING_LATERAL_LOINC = {"30756-1", "24969-8", "24970-6", "24984-7", "24928-4"}
-SPINE_IMAGING_SCOLIOSIS_LOINC = {"30716-5"}  # counts only when a VF read is reported
+# Adequate for VF detection on their own (§1.5): thoracolumbar radiograph (T4-L4) or DXA VFA.
+SPINE_IMAGING_LATERAL_LOINC = {"24984-7", "24928-4"}  # T+L spine 2 views; spine AP + lateral
+SPINE_IMAGING_SCOLIOSIS_LOINC = {"30716-5"}  # counts only when a VF read is reported; not an order
 SPINE_IMAGING_VFA_CPT = {"77085", "77086"}
-SPINE_IMAGING_XR_CPT = {"72070", "72072", "72074", "72080", "72100", "72110"}  # 72080/72100/72110 UNVERIFIED
+SPINE_IMAGING_XR_CPT = {"72080"}  # thoracolumbar spine, 2 views — UNVERIFIED
+# A thoracic or a lumbar film covers only half of T4-L4: adequate only as a pair (within ± 30 days).
+SPINE_THORACIC_LOINC = {"30756-1"}  # XR thoracic spine lateral
+SPINE_LUMBAR_LOINC = {"24969-8", "24970-6"}  # XR lumbar spine lateral; AP + lateral
+SPINE_THORACIC_CPT = {"72070", "72072", "72074"}
+SPINE_LUMBAR_CPT = {"72100", "72110"}  # UNVERIFIED
+SPINE_VIEW_PAIR_DAYS = 30
 DXA_CPT = {"77080", "77081", "77085"}
 DXA_LOINC_REPORT = {DXA_REPORT}
 
@@ -253,8 +276,10 @@ SUGGESTION_ALT_CODES: dict[ActionKind, tuple[tuple[str, str, str], ...]] = {
 # Codes on ServiceRequest/Procedure that mean an action was ordered/done (suppression, §2.H).
 ORDER_CODES: dict[ActionKind, frozenset[tuple[str, str]]] = {
     ActionKind.SPINE_IMAGING: frozenset(
-        {(LOINC, c) for c in SPINE_IMAGING_LATERAL_LOINC | SPINE_IMAGING_SCOLIOSIS_LOINC}
+        # Not the scoliosis series: ordering one does not promise a vertebral-fracture read.
+        {(LOINC, c) for c in SPINE_IMAGING_LATERAL_LOINC | SPINE_THORACIC_LOINC | SPINE_LUMBAR_LOINC}
         | {(CPT, c) for c in SPINE_IMAGING_VFA_CPT | SPINE_IMAGING_XR_CPT}
+        | {(CPT, c) for c in SPINE_THORACIC_CPT | SPINE_LUMBAR_CPT}
     ),
     ActionKind.DXA: frozenset({(CPT, c) for c in DXA_CPT} | {(LOINC, DXA_REPORT)}),
     ActionKind.VITAMIN_D_TEST: frozenset({(LOINC, c) for c in ("62292-8", "1989-3", "14635-7")}),
@@ -295,6 +320,13 @@ PRESENT_SNOMED = {"52101004"}  # Present (qualifier value)
 ABSENT_SNOMED = {"2667000", "272519000"}  # Absent; Absence of (qualifier) — UNVERIFIED (not in §3)
 ABSENT_TEXT = ("absent", "not present", "no fracture", "negative", "none", "no evidence")
 NORMAL_INTERPRETATION = {"N", "NEG", "ND"}  # v3 ObservationInterpretation: normal / negative / not detected
+# Yes/No answers (UNVERIFIED, not in §3): SNOMED qualifier values, LOINC answers, HL7 v2 table 0136.
+YES_NO_V2 = "http://terminology.hl7.org/CodeSystem/v2-0136"
+NO_ANSWER = {(SNOMED, "373067005"), (LOINC, "LA32-8"), (YES_NO_V2, "N")}
+YES_ANSWER = {(SNOMED, "373066001"), (LOINC, "LA33-6"), (YES_NO_V2, "Y")}
+# Whole-answer texts (a substring test would read "no" in "normal" or "none" in "nonetheless").
+NO_TEXT = frozenset({"no", "n", "false", "denies", "denied"})
+YES_TEXT = frozenset({"yes", "y", "true"})
 GENANT_TEXT = ("genant", "grade")
 # Genant grade below which a deformity is not a fracture (§1.4: 0.5 = borderline, not a VF).
 GENANT_FRACTURE_MIN = 1.0

@@ -51,7 +51,9 @@ def is_non_ambulatory(concept: object) -> bool:
     ) or _icd_in(concept, codes.NON_AMBULATORY_ICD)
 
 
-def symptom_of(concept: object) -> Symptom | None:
+def symptom_of(concept: object, body_site: str = "") -> Symptom | None:
+    """The symptom / status a code means; ``body_site`` is the Condition.bodySite text."""
+    words = concept_text(concept)
     for system, code, _ in codings(concept):
         if system == codes.SNOMED and code in codes.SYMPTOM_SNOMED:
             return codes.SYMPTOM_SNOMED[code]
@@ -59,7 +61,11 @@ def symptom_of(concept: object) -> Symptom | None:
             prefix = icd_prefix(code, codes.SYMPTOM_ICD_PREFIX)
             if prefix:
                 return codes.SYMPTOM_ICD_PREFIX[prefix]
-    words = concept_text(concept)
+            # arthrodesis of any joint: spinal fusion only when the text names the spine
+            if icd_prefix(code, {codes.ARTHRODESIS_ICD: 1}) and codes.SPINE_TEXT.search(
+                f"{words} {body_site}"
+            ):
+                return Symptom.SPINAL_FUSION
     return next((s for t, s in codes.SYMPTOM_TEXT.items() if t in words), None)
 
 
@@ -71,7 +77,12 @@ def is_gastrostomy(concept: object) -> bool:
 
 def is_candidate(cond: dict) -> bool:
     code = cond.get("code")
-    return bool(nmd_of(code) or is_non_ambulatory(code) or symptom_of(code) or is_gastrostomy(code))
+    return bool(
+        nmd_of(code)
+        or is_non_ambulatory(code)
+        or symptom_of(code, concept_text(cond.get("bodySite")))
+        or is_gastrostomy(code)
+    )
 
 
 def onset(cond: dict) -> date | None:
@@ -97,7 +108,7 @@ def add_condition(cond: dict, source: str, facts: ConditionFacts) -> str | None:
     if is_non_ambulatory(code) and active:
         facts.non_ambulatory_dates.append(onset(cond))
         used = True
-    symptom = symptom_of(code)
+    symptom = symptom_of(code, concept_text(cond.get("bodySite")))
     # Spinal fusion is a permanent status: it counts even when recorded as resolved.
     if symptom is not None and (active or symptom is Symptom.SPINAL_FUSION):
         facts.findings.append(ClinicalFinding(symptom, onset(cond), source))

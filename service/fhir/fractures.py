@@ -2,7 +2,8 @@
 
 Negations are honoured (valueBoolean false, "absent", normal interpretation, Genant grade < 1); a
 resolved vertebral fracture still counts; traumatic S-codes keep ``low_trauma=None`` (the clinician
-confirms the mechanism); provisional/differential/preliminary sources make a provisional fracture.
+confirms the mechanism, also after merging with an imaging read); unconfirmed/provisional/differential
+Conditions and non-final reports/Observations make a provisional fracture.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from service.fhir.fhirjson import (
     icd_prefix,
     parse_date,
     period_start,
+    presence,
     status_of,
     vertebral_level,
 )
 from service.fhir.summary import Fracture, FractureKind
 
 _MERGE_DAYS = 30  # §4 item 4: the same fracture reported within ± 30 days
+# §4 item 2: not (yet) confirmed — "unconfirmed" is the parent of provisional and differential.
+PROVISIONAL_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
+# §4 item 1: only a finished report is confirmed; partial/preliminary/registered/unknown are not.
+FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended"})
+FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
 
 
 def classify(concept: object, extra_text: str = "") -> tuple[FractureKind, bool | None, str | None] | None:
@@ -79,7 +86,7 @@ def from_condition(cond: dict, source: str) -> Fracture | None:
         level,
         None,
         low_trauma,
-        verification in ("provisional", "differential"),
+        verification in PROVISIONAL_VERIFICATION,
         concept_text(cond.get("code"))[:80],
     )
 
@@ -99,7 +106,7 @@ def from_report(report: dict, source: str) -> list[Fracture]:
                     level,
                     None,
                     low_trauma,
-                    report.get("status") == "preliminary",
+                    report.get("status") not in FINAL_REPORT,
                     concept_text(cc)[:80],
                 )
             )
@@ -122,26 +129,11 @@ def _grade(holder: dict) -> float | None:
 
 
 def _presence(obs: dict) -> bool | None:
-    # a normal/negative interpretation wins over a contradicting value (§4 item 3: no false alarm)
-    if any(
-        c in codes.NORMAL_INTERPRETATION
-        for cc in as_list(obs.get("interpretation"))
-        for _, c, _ in codings(cc)
-    ):
-        return False
-    if isinstance(obs.get("valueBoolean"), bool):
-        return obs["valueBoolean"]
-    value = obs.get("valueCodeableConcept")
-    if value is not None:
-        if any(c in codes.ABSENT_SNOMED for _, c, _ in codings(value)):
-            return False
-        if any(t in concept_text(value) for t in codes.ABSENT_TEXT):
-            return False
-        if any(c in codes.PRESENT_SNOMED for _, c, _ in codings(value)) or classify(value):
-            return True
-        if any(t in concept_text(value) for t in ("present", "yes", "positive")):
-            return True
-    return None
+    """``fhirjson.presence``; a fracture code as the value also says "present"."""
+    present = presence(obs)
+    if present is None and classify(obs.get("valueCodeableConcept")):
+        return True
+    return present
 
 
 def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None]:
@@ -164,7 +156,7 @@ def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None
         if present is None:
             return [], "fracture finding without value"  # §4 item 3: never trigger on the code alone
         graded = [(None, level)]  # type: ignore[list-item]
-    prelim = obs.get("status") == "preliminary"
+    prelim = obs.get("status") not in FINAL_OBSERVATION
     out = [
         # A VF read on imaging with no trauma code is a fragility fracture (§4 item 4 asks for the
         # mechanism only where a traumatic S-code says so).
@@ -189,11 +181,9 @@ def _same(a: Fracture, b: Fracture) -> bool:
 def _combine(a: Fracture, b: Fracture) -> Fracture:
     dates = [d for d in (a.when, b.when) if d]
     grades = [g for g in (a.genant_grade, b.genant_grade) if g is not None]
-    low = (
-        True
-        if True in (a.low_trauma, b.low_trauma)
-        else (a.low_trauma if a.low_trauma == b.low_trauma else None)
-    )
+    # Fragility (True) only when every source says so: a traumatic S-code (None, mechanism unknown)
+    # merged with an imaging read keeps None, so the card asks the clinician (§4 item 4).
+    low = a.low_trauma if a.low_trauma == b.low_trauma else None
     return Fracture(
         a.kind,
         min(dates) if dates else None,

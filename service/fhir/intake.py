@@ -23,11 +23,13 @@ from service.fhir.fhirjson import (
     concept_text,
     effective_date,
     parse_date,
+    presence,
     ref_id,
     reference,
     source_of,
     text,
 )
+from service.fhir.imaging import View
 from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
 
 HANDLED = {
@@ -74,6 +76,12 @@ class Facts:
     orders: list[Order] = field(default_factory=list)
     conditions: ConditionFacts = field(default_factory=ConditionFacts)
     weight_plan: bool = False
+    spine_views: list[View] = field(default_factory=list)  # half-spine films, paired later
+
+
+def _add_imaging(facts: Facts, found: list[imaging.Found]) -> None:
+    for f in found:
+        (facts.spine_views if isinstance(f, imaging.View) else facts.imaging).append(f)  # type: ignore[arg-type]
 
 
 # Cheap pre-filter for Observations: any bare code the service reads, or a text trigger in code.text.
@@ -116,6 +124,33 @@ _NOT_READ = frozenset(
         "extension",
     }
 )
+
+
+_UNKNOWN_TEXT = ("unknown", "not assessed", "not asked", "unable to assess", "declined")
+
+
+def _asserts_finding(obs: dict) -> bool:
+    """Whether a symptom / mobility Observation says the patient has the finding (§4 item 3).
+
+    Negations ("Unable to walk: No", valueBoolean false, "absent", normal interpretation, a zero
+    score), unknown answers and a dataAbsentReason do not. Choice: an Observation whose code is the
+    finding itself and that has no value at all asserts it, exactly as a Condition with that code
+    does (the existing reading of Condition-like findings); a value that is neither yes nor no (e.g.
+    a severity "moderate", or the finding coded as the value) asserts it too.
+    """
+    present = presence(obs)
+    if present is not None:
+        return present
+    if "dataAbsentReason" in obs:  # §4 item 5: no answer
+        return False
+    value = obs.get("valueCodeableConcept", obs.get("valueString"))
+    words = concept_text(value) if isinstance(value, dict) else text(value).lower()
+    if any(t in words for t in _UNKNOWN_TEXT):
+        return False
+    quantity = as_dict(obs.get("valueQuantity")).get("value", obs.get("valueInteger"))
+    if isinstance(quantity, int | float) and not isinstance(quantity, bool):
+        return quantity > 0  # a pain score of 0 is no pain
+    return True
 
 
 def _version_key(res: dict) -> tuple:
@@ -230,6 +265,7 @@ class Intake:
                 self._read(res, source, facts, meds.by_ref)
             except Exception:  # a bug safety net: one odd resource must not fail the request
                 self.drop(source, "unreadable resource")
+        facts.imaging.extend(imaging.pair_views(facts.spine_views))
         for res, source in unique.values():
             if res["resourceType"] == "Medication":
                 if text(res.get("id")) in self._med_refs:
@@ -314,13 +350,18 @@ class Intake:
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
             used = used or bool(ms)
-        if (finding or immobile) and res.get("valueBoolean") is not False:
-            when = effective_date(res)
-            if finding:
-                facts.conditions.findings.append(ClinicalFinding(finding, when, source))
-            if immobile:
-                facts.conditions.non_ambulatory_dates.append(when)
-            used = True
+        if finding or immobile:
+            asserted = _asserts_finding(res)
+            if asserted:
+                when = effective_date(res)
+                if finding:
+                    facts.conditions.findings.append(ClinicalFinding(finding, when, source))
+                if immobile:
+                    facts.conditions.non_ambulatory_dates.append(when)
+            if asserted or presence(res) is False:  # as for fractures, a negation is data
+                used = True
+            elif not used:
+                self.drop(source, "finding without a usable answer")
         return None if used else DONE
 
     def _read_Condition(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
@@ -345,14 +386,12 @@ class Intake:
             return f"status {res.get('status')}"
         if not self._valid(res, source):
             return DONE
-        found = fractures.from_report(res, source)
-        if res.get("status") not in ("registered",):
-            facts.fractures.extend(found)
+        found = fractures.from_report(res, source)  # non-final reports give provisional fractures
+        facts.fractures.extend(found)
         spine = imaging.from_report(res, source, bool(found))
         if isinstance(spine, str):
             return spine
-        if spine:
-            facts.imaging.append(spine)
+        _add_imaging(facts, spine)
         return None if (spine or found) else "code not used"
 
     def _read_ImagingStudy(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
@@ -361,7 +400,7 @@ class Intake:
         if not self._valid(res, source):
             return DONE
         found = imaging.from_study(res, source)
-        facts.imaging.extend(found)
+        _add_imaging(facts, found)
         return None if found else "study not available or undated"
 
     def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
@@ -375,8 +414,7 @@ class Intake:
         order, spine = imaging.from_procedure(res, source)
         if order:
             facts.orders.append(order)
-        if spine:
-            facts.imaging.append(spine)
+        _add_imaging(facts, spine)
         if status == "completed" and conditions.is_gastrostomy(res.get("code")):
             facts.conditions.gastrostomy = True
         return None if (order or spine) else "code not used"

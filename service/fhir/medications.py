@@ -1,18 +1,19 @@
-"""Glucocorticoid and bone-therapy exposure: one MedicationCourse per drug (§1.3, §4 items 18-19).
+"""Glucocorticoid and bone-therapy exposure: one MedicationCourse per drug (§1.3, §4 items 18-19),
+describing its current episode of continuous exposure (records split at gaps longer than the drug's
+dosing interval; 90 days for glucocorticoids).
 
 Drugs are matched by RxNorm ingredient, then ATC, then display text (medicationCodeableConcept,
-contained or referenced Medication). Requests, statements and administrations of the same drug merge.
+contained or referenced Medication). Requests, statements and administrations of one episode merge.
 Bone therapy is "active" while the last dose/refill is within the drug's interval (thresholds_medication).
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from service.fhir import codes
+from service.fhir import codes, episodes
 from service.fhir.fhirjson import (
     as_dict,
     as_list,
@@ -25,7 +26,6 @@ from service.fhir.fhirjson import (
     text,
 )
 from service.fhir.summary import DrugClass, MedicationCourse
-from service.rules import thresholds_medication as tm
 from service.rules.thresholds import Threshold
 
 # Statuses that mean the drug was never (or not) given: the record is dropped.
@@ -94,6 +94,24 @@ def _route(res: dict) -> str | None:
     return None
 
 
+_DURATION_DAYS = {"d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of Timing.repeat.boundsDuration
+
+
+def _duration_end(req: dict, start: date | None) -> date | None:
+    """End of a MedicationRequest given as a duration ("for 5 days": timing.repeat.boundsDuration)."""
+    for d in as_list(req.get("dosageInstruction")):
+        dur = as_dict(as_dict(as_dict(as_dict(d).get("timing")).get("repeat")).get("boundsDuration"))
+        value, unit = dur.get("value"), dur.get("code") or dur.get("unit")
+        if (
+            start
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and unit in _DURATION_DAYS
+        ):
+            return start + timedelta(days=max(0, round(value * _DURATION_DAYS[unit]) - 1))
+    return None
+
+
 def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposure | str:
     """An Exposure from one medication resource, or a drop reason."""
     concept = medication_concept(res, medications)
@@ -122,7 +140,7 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
             or authored
         )
         end = next((parse_date(as_dict(b).get("end")) for b in bounds if as_dict(b).get("end")), None)
-        end = end or parse_date(as_dict(validity).get("end"))
+        end = end or parse_date(as_dict(validity).get("end")) or _duration_end(res, start)
         last = max((d for d in (authored, period_start(validity)) if d), default=start)
     else:
         start = effective_date(res) or parse_date(res.get("dateAsserted"))
@@ -138,37 +156,22 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
     return Exposure(drug, cls, start, end, last, ongoing, source, route, kind)
 
 
-def _interval_ok(
-    cls: DrugClass, drug: str, last: date | None, today: date, th: Mapping[str, Threshold]
-) -> bool:
-    if last is None or last > today:
-        return False
-
-    def get(t: Threshold) -> float:
-        return (th.get(t.key) or t).value
-
-    if drug in ("zoledronic acid", "pamidronate") or cls is DrugClass.DENOSUMAB:
-        t = {
-            "zoledronic acid": tm.ZOLEDRONATE_INTERVAL_MONTHS,
-            "pamidronate": tm.PAMIDRONATE_INTERVAL_MONTHS,
-        }.get(drug, tm.DENOSUMAB_INTERVAL_MONTHS)
-        months = int(get(t))
-        y, m = divmod(last.month - 1 + months, 12)
-        year, month = last.year + y, m + 1
-        return today <= date(year, month, min(last.day, calendar.monthrange(year, month)[1]))
-    t = tm.ANABOLIC_REFILL_DAYS if cls is DrugClass.ANABOLIC else tm.ORAL_BISPHOSPHONATE_REFILL_DAYS
-    return (today - last).days <= get(t)
-
-
 def courses(
     exposures: list[Exposure], today: date, th: Mapping[str, Threshold]
 ) -> tuple[MedicationCourse, ...]:
-    """One MedicationCourse per drug, merged over all of its records."""
+    """One MedicationCourse per drug: its current (latest) episode of continuous exposure.
+
+    Earlier episodes separated by a gap longer than the drug's interval are not reported: the start
+    (hence ``days_on`` and months on therapy) is that of the current episode — a 2021 prednisone
+    burst does not make a course started last week chronic, and a 2019 zoledronate infusion does not
+    add years to a restart. A stopped drug's course is its last episode, with its end date.
+    """
     by_drug: dict[str, list[Exposure]] = {}
     for e in exposures:
         by_drug.setdefault(e.drug, []).append(e)
     out = []
-    for drug, group in sorted(by_drug.items()):
+    for drug, records in sorted(by_drug.items()):
+        group = episodes.current(episodes.split(records, th), today)
         cls = group[0].drug_class
         starts = [e.start for e in group if e.start]
         lasts = [e.last for e in group if e.last and e.last <= today]
@@ -179,7 +182,7 @@ def courses(
         if cls is DrugClass.GLUCOCORTICOID:
             active = bool(ongoing)
         else:  # a MedicationStatement saying "taking it now" is current use; otherwise the dosing interval
-            active = any(e.kind == "MedicationStatement" for e in ongoing) or _interval_ok(
+            active = any(e.kind == "MedicationStatement" for e in ongoing) or episodes.interval_ok(
                 cls, drug, last, today, th
             )
         out.append(

@@ -48,6 +48,16 @@ class Risk:
             out.append("prior fragility fracture")
         return out
 
+    def confirmed_names(self, *without: Fracture) -> list[str]:
+        """``names`` without risk factors that rest only on a preliminary DXA (§4 item 1: preliminary data
+        never make a card critical); they may still be listed as evidence."""
+        out = self.names(*without)
+        if self.low and self.low[1].preliminary:
+            out = [n for n in out if not n.startswith("low BMD")]
+        if self.falling and (self.falling.earlier.preliminary or self.falling.later.preliminary):
+            out = [n for n in out if not n.startswith("falling BMD")]
+        return out
+
     def evidence(self, today, *without: Fracture) -> list[Evidence]:
         ev: list[Evidence] = []
         if self.gc:

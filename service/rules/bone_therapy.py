@@ -30,6 +30,7 @@ from service.rules._bone_data import (
 from service.rules._bone_dxa import exams, is_fresh, ls_invalid_reason, score_evidence, site_label
 from service.rules._bone_risk import Risk, paediatric_osteoporosis, risk
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, Topic
+from service.rules.vitamin_d import below
 
 CHILD_NOTE = " In children, IV bisphosphonate is the usual first line (DMD CC 2018 / Ward 2018, recalled)."
 
@@ -88,11 +89,14 @@ def bt_vertebral(ctx: RuleContext, r: Risk) -> Finding | None:
     others = r.names(*vfs)
     grade = vf.genant_grade
     rid = "BT-01" if others else "BT-01b"
-    ind = _cap(ctx, Indicator.CRITICAL if others or (grade or 0) >= 2 else Indicator.WARNING, vf)
+    # Critical needs a risk factor on final data: a preliminary low/falling DXA is listed, not counted.
+    confirmed = r.confirmed_names(*vfs)
+    ind = _cap(ctx, Indicator.CRITICAL if confirmed or (grade or 0) >= 2 else Indicator.WARNING, vf)
+    preliminary_only = bool(others) and not confirmed and ind is Indicator.WARNING
     when = vf.when or "date not stated"
     if needs_confirmation(vf):
         summary = f"Possible vertebral fracture ({fracture_text(vf)}) on {when}: confirm; treat if confirmed"
-    elif rid == "BT-01b" and ind is Indicator.WARNING:
+    elif (rid == "BT-01b" or preliminary_only) and ind is Indicator.WARNING:
         summary = (
             f"Mild vertebral deformity ({fracture_text(vf)}) on {when}: confirm by expert read; treat if so"
         )
@@ -105,6 +109,8 @@ def bt_vertebral(ctx: RuleContext, r: Risk) -> Finding | None:
         if others
         else "; no other persistent risk factor, so a mild deformity needs an expert read first."
     )
+    if preliminary_only:
+        reason += " The DXA result behind the risk factor is preliminary: confirm it before treating."
     if needs_confirmation(vf):
         reason += " The fracture is provisional or its mechanism is unconfirmed: confirm before treating."
     return _card(
@@ -251,9 +257,8 @@ def bt_before_start(ctx: RuleContext) -> Finding | None:
     vd = s.latest(Concept.VITAMIN_D_25OH)
     if vd and months_ago(ctx, vd.when) <= th(ctx, "vitd_lookback_months"):
         ev.append(Evidence("25-OH vitamin D", vd.display, vd.when, vd.source))
-        if vd.value < th(ctx, "vitd_deficient_ng_ml") or (
-            vd.comparator in ("<", "<=") and vd.value <= th(ctx, "vitd_deficient_ng_ml")
-        ):
+        # Same reading as VD-02/VD-04: '<x' counts at its bound, '>x' is never certainly deficient.
+        if below(vd, th(ctx, "vitd_deficient_ng_ml")):
             problems.append(f"vitamin D {vd.display}")
     renal = [
         m

@@ -7,7 +7,7 @@ stale current weight they give at most an info "repeat weight" finding (edge cas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.fhir.summary import ActionKind, Concept, Measurement, Nmd, PatientSummary, Symptom
 from service.rules import citations as cite
@@ -17,6 +17,7 @@ from service.rules.nutrition_adult import bmi_signals
 from service.rules.nutrition_body import over_nutrition_signals
 from service.rules.nutrition_child import child_signals
 from service.rules.nutrition_common import (
+    EPS,
     Signal,
     already_actioned,
     cap_preliminary,
@@ -26,6 +27,7 @@ from service.rules.nutrition_common import (
     months,
     pct_predicted_series,
     service_request,
+    shown,
     tv,
 )
 
@@ -59,8 +61,8 @@ def _adult_loss(ctx: RuleContext, wc: WeightContext) -> list[Signal]:
     out: list[Signal] = []
     usual = s.usual_weight(w, int(lookback), span_min)
     loss = _loss_pct(usual, w)
-    if usual is not None and loss >= tv(ctx, T.LOSS_WARNING):
-        severe = loss >= tv(ctx, T.LOSS_SEVERE)
+    if usual is not None and loss >= tv(ctx, T.LOSS_WARNING) - EPS:
+        severe = loss >= tv(ctx, T.LOSS_SEVERE) - EPS
         rid = "NUT-02" if severe else "NUT-01"
         ind = Indicator.CRITICAL if severe and wc.als else Indicator.WARNING
         tail = "nutrition assessment"
@@ -74,18 +76,20 @@ def _adult_loss(ctx: RuleContext, wc: WeightContext) -> list[Signal]:
         and not slow.usual
         and slow.concept is Concept.WEIGHT
         and (w.when - slow.when).days > tv(ctx, T.RECENT_WINDOW)
-        and slow_loss > tv(ctx, T.SLOW_MODERATE)
+        and slow_loss > tv(ctx, T.SLOW_MODERATE) + EPS
     ):
-        ind = Indicator.CRITICAL if slow_loss > tv(ctx, T.SLOW_SEVERE) else Indicator.WARNING
+        ind = Indicator.CRITICAL if slow_loss > tv(ctx, T.SLOW_SEVERE) + EPS else Indicator.WARNING
         out.append(_loss_signal("NUT-03", ind, slow, w, slow_loss, "slow loss, nutrition assessment", wc.als))
     return out
 
 
 def _loss_pct(usual: Measurement | None, w: Measurement) -> float:
-    # One decimal, as shown: 72.0 kg and 158.7 lb (71.98 kg) → 68.4 kg both read "5.0 %" and both fire.
+    # Unrounded: rounding first would move the threshold (4.96 % would read "5.0 %" and fire). The
+    # comparisons allow EPS so an exact 5.0 % (72.0 → 68.4 kg) still counts; 158.7 lb (71.985 kg) →
+    # 68.4 kg is a 4.98 % loss and does not. Display truncates via ``shown``.
     if usual is None or usual.value <= 0:
         return 0.0
-    return round(100.0 * (usual.value - w.value) / usual.value, 1)
+    return 100.0 * (usual.value - w.value) / usual.value
 
 
 def _loss_signal(
@@ -93,9 +97,9 @@ def _loss_signal(
 ) -> Signal:
     documented = usual.usual or usual.concept is Concept.USUAL_WEIGHT
     when = "from usual" if documented else f"in {months((w.when - usual.when).days)}"
-    summary = f"Weight down {loss:.1f} % {when} ({usual.value:.1f} → {w.value:.1f} kg): {tail}"
+    summary = f"Weight down {shown(loss)} % {when} ({usual.value:.1f} → {w.value:.1f} kg): {tail}"
     kind = "documented" if documented else "heaviest recent"
-    why = f"Current weight is {loss:.1f} % below usual weight ({kind})."
+    why = f"Current weight is {shown(loss)} % below usual weight ({kind})."
     if als:
         why += (
             " In ALS a 5 % loss from usual weight nearly doubles mortality (HR 1.92);"
@@ -112,6 +116,7 @@ def _loss_signal(
         ),
         (cite.GLIM_2019, cite.SEED_ALS_NUTRITION) + ((cite.EFNS_ALS_2012,) if rid == "NUT-02" else ()),
         f"W:{usual.source}={usual.value:.1f};{w.source}={w.value:.1f}",
+        preliminary=usual.preliminary or w.preliminary,
     )
 
 
@@ -174,11 +179,7 @@ def _intentional(signals: list[Signal], s: PatientSummary) -> list[Signal]:
         return signals
     note = "Weight loss may be intentional: a weight-management plan exists (card kept at info)."
     return [
-        Signal(
-            x.rule_id, Indicator.INFO, x.summary, x.reason, x.evidence, x.citations, x.key, x.notes + (note,)
-        )
-        if x.rule_id in WEIGHT_LOSS_RULES
-        else x
+        replace(x, indicator=Indicator.INFO, notes=x.notes + (note,)) if x.rule_id in WEIGHT_LOSS_RULES else x
         for x in signals
     ]
 
@@ -202,16 +203,12 @@ def evaluate_nutrition(ctx: RuleContext) -> list[Finding]:
     if wc is not None and not wc.fresh:
         return _stale(ctx, wc)
     signals = _intentional(_signals(ctx, wc), s)
+    # Edge case 1: preliminary data never fire critical – the current weight, and whatever each signal
+    # rests on (an EHR-sent BMI or BMI-for-age percentile, a height, a usual weight: ``Signal.preliminary``).
     signals = [
-        Signal(
-            x.rule_id,
-            cap_preliminary(x.indicator, *(wc.current,) if wc else ()),
-            x.summary,
-            x.reason,
-            x.evidence,
-            x.citations,
-            x.key,
-            x.notes,
+        replace(
+            x,
+            indicator=cap_preliminary(x.indicator, *(wc.current,) if wc else (), preliminary=x.preliminary),
         )
         for x in signals
     ]

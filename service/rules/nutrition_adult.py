@@ -9,7 +9,7 @@ from service.rules import citations as cite
 from service.rules import growth
 from service.rules import thresholds_nutrition as T
 from service.rules.core import Indicator, RuleContext
-from service.rules.nutrition_common import Signal, evidence_of, months, tv
+from service.rules.nutrition_common import EPS, Signal, evidence_of, months, shown, tv
 
 if TYPE_CHECKING:
     from service.rules.nutrition import WeightContext
@@ -25,25 +25,31 @@ def bmi_signals(ctx: RuleContext, wc: WeightContext | None) -> list[Signal]:
     out: list[Signal] = []
     age = wc.age if wc is not None else ctx.summary.age_at(ctx.today)
     if age is not None:
+        # §2.F card column: < 18.5 critical at any adult age; < 20 (< 70 y) / < 22 (≥ 70 y) warning.
         older = age >= tv(ctx, T.BMI_OLDER_AGE)
-        severe = tv(ctx, T.BMI_SEVERE_OLDER if older else T.BMI_SEVERE)
+        severe = tv(ctx, T.BMI_SEVERE)
         moderate = tv(ctx, T.BMI_MODERATE_OLDER if older else T.BMI_MODERATE)
-        if now.bmi < moderate:
+        if now.bmi < moderate - EPS:
             ind, band = (
-                (Indicator.CRITICAL, "severe") if now.bmi < severe else (Indicator.WARNING, "moderate")
+                (Indicator.CRITICAL, "severe") if now.bmi < severe - EPS else (Indicator.WARNING, "moderate")
             )
             out.append(
                 Signal(
                     "NUT-04",
                     ind,
                     f"{now.label} at age {int(age)}: {band} low BMI (GLIM) – nutrition assessment",
-                    f"BMI {now.bmi:.1f} is below {severe if band == 'severe' else moderate:g} kg/m², "
-                    "the GLIM "
-                    f"{band} band for age {'≥' if older else '<'} {tv(ctx, T.BMI_OLDER_AGE):g}.",
+                    f"BMI {shown(now.bmi)} is below {severe if band == 'severe' else moderate:g} kg/m²"
+                    + (
+                        " (critical at any adult age)."
+                        if band == "severe"
+                        else f", the GLIM moderate band for age {'≥' if older else '<'} "
+                        f"{tv(ctx, T.BMI_OLDER_AGE):g}."
+                    ),
                     now.evidence,
                     (cite.GLIM_2019,),
                     now.key,
                     now.notes,
+                    now.preliminary,
                 )
             )
     if wc is not None and ctx.summary.has(Nmd.ALS) and now.height is not None:
@@ -76,21 +82,23 @@ def _als_bmi_fall(ctx: RuleContext, wc: WeightContext, now: BodySize) -> list[Si
         return []
     ref = max(earlier, key=lambda m: m.value)
     before = growth.bmi_kg_m2(ref.value, h.value)
-    fall = round(before - growth.bmi_kg_m2(w.value, h.value), 1)
-    if fall < tv(ctx, T.ALS_BMI_FALL):
+    # Compare unrounded (0.96 must not read as 1.0); one decimal, truncated, only for display.
+    fall = before - growth.bmi_kg_m2(w.value, h.value)
+    if fall < tv(ctx, T.ALS_BMI_FALL) - EPS:
         return []
     return [
         Signal(
             "NUT-05",
             Indicator.WARNING,
-            f"BMI fell {fall:.1f} points in {months((w.when - ref.when).days)} "
+            f"BMI fell {shown(fall)} points in {months((w.when - ref.when).days)} "
             f"({before:.1f} → {now.bmi:.1f}) – "
             "each point lost raises ALS mortality 9–23 %",
-            f"BMI fell {fall:.1f} kg/m² (same height); in ALS each BMI point lost raises mortality "
+            f"BMI fell {shown(fall)} kg/m² (same height); in ALS each BMI point lost raises mortality "
             "(HR 1.09–1.23).",
             (evidence_of("Earlier weight", ref),) + now.evidence,
             (cite.SEED_ALS_NUTRITION,),
             f"W:{ref.source}={ref.value:.1f};{w.source}={w.value:.1f}",
             now.notes,
+            now.preliminary or ref.preliminary,
         )
     ]

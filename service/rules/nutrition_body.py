@@ -16,7 +16,7 @@ from service.rules import citations as cite
 from service.rules import growth
 from service.rules import thresholds_nutrition as T
 from service.rules.core import Evidence, Indicator, RuleContext
-from service.rules.nutrition_common import Signal, evidence_of, is_fresh, tv
+from service.rules.nutrition_common import Signal, evidence_of, is_fresh, shown, tv
 
 if TYPE_CHECKING:
     from service.rules.nutrition import WeightContext
@@ -28,7 +28,8 @@ _ESTIMATED = "Height is estimated (ulna length / arm span / knee height): BMI is
 class BodySize:
     """A BMI (adult) or BMI-for-age / weight-for-length placement (child) now, with what it came from."""
 
-    bmi: float | None  # kg/m2, one decimal
+    # Values are unrounded: rules compare them with the thresholds; only ``label`` / evidence round.
+    bmi: float | None  # kg/m2
     z: float | None  # child only
     percentile: float | None  # child only
     label: str  # how the card names it
@@ -36,10 +37,16 @@ class BodySize:
     key: str
     notes: tuple[str, ...] = ()
     height: Measurement | None = None
+    preliminary: bool = False  # any measurement used (BMI, percentile, weight, height) is preliminary
+
+
+def _preliminary(*ms: Measurement | None) -> bool:
+    return any(m is not None and m.preliminary for m in ms)
 
 
 def _pct(p: float) -> str:
-    return "<0.1" if p < 0.1 else f"{p:.1f}"
+    # Truncated, like losses: a 4.96th percentile fires "< 5th" and must not read "5.0".
+    return "<0.1" if p < 0.1 else shown(p)
 
 
 def height(ctx: RuleContext, child: bool, near: Measurement | None = None) -> Measurement | None:
@@ -56,27 +63,28 @@ def height(ctx: RuleContext, child: bool, near: Measurement | None = None) -> Me
 def adult_now(ctx: RuleContext, wc: WeightContext | None) -> BodySize | None:
     h = height(ctx, child=False)
     if wc is not None and h is not None:
-        bmi = round(growth.bmi_kg_m2(wc.current.value, h.value), 1)
+        bmi = growth.bmi_kg_m2(wc.current.value, h.value)
         return BodySize(
             bmi,
             None,
             None,
-            f"BMI {bmi:.1f} kg/m²",
+            f"BMI {shown(bmi)} kg/m²",
             (evidence_of("Current weight", wc.current), evidence_of("Height", h)),
             f"B:{wc.current.source}={wc.current.value:.1f};{h.source}={h.value:.0f}",
             (_ESTIMATED,) if h.estimated else (),
             h,
+            _preliminary(wc.current, h),
         )
     sent = ctx.summary.latest(Concept.BMI)
     if sent is not None and sent.comparator is None and is_fresh(sent, ctx.today, tv(ctx, T.WEIGHT_FRESH)):
-        bmi = round(sent.value, 1)
         return BodySize(
-            bmi,
+            sent.value,
             None,
             None,
-            f"BMI {bmi:.1f} kg/m²",
+            f"BMI {shown(sent.value)} kg/m²",
             (evidence_of("BMI (as recorded)", sent),),
-            f"B:{sent.source}={bmi:.1f}",
+            f"B:{sent.source}={sent.value:.1f}",
+            preliminary=sent.preliminary,
         )
     return None
 
@@ -92,14 +100,15 @@ def child_now(ctx: RuleContext, wc: WeightContext | None) -> BodySize | None:
     name = "Weight-for-length" if infant else "BMI-for-age"
     sent = s.latest(concept)
     if sent is not None and sent.comparator is None and is_fresh(sent, ctx.today, fresh):
-        z = round(growth.z_from_percentile(sent.value), 2)
+        z = growth.z_from_percentile(sent.value)
         return BodySize(
             None,
             z,
-            round(sent.value, 1),
+            sent.value,
             f"{name} percentile {_pct(sent.value)} (Z {z:.2f})",
             (evidence_of(f"{name} percentile (EHR)", sent),),
             f"Z:{sent.source}={sent.value:.1f}",
+            preliminary=sent.preliminary,
         )
     h = height(ctx, child=True)
     if infant or wc is None or h is None:
@@ -108,9 +117,9 @@ def child_now(ctx: RuleContext, wc: WeightContext | None) -> BodySize | None:
     placed = growth.bmi_for_age(bmi, age, s.sex)
     if placed is None:
         return None
-    z, pct = round(placed.z, 2), round(placed.percentile, 1)
+    z, pct = placed.z, placed.percentile
     return BodySize(
-        round(bmi, 1),
+        bmi,
         z,
         pct,
         f"BMI-for-age percentile {_pct(pct)} (Z {z:.2f}, CDC)",
@@ -118,12 +127,14 @@ def child_now(ctx: RuleContext, wc: WeightContext | None) -> BodySize | None:
             evidence_of("Current weight", wc.current),
             evidence_of("Height", h),
             Evidence(
-                "BMI-for-age (computed, " + placed.reference + ")", f"{bmi:.1f} kg/m², Z {z:.2f}, P{pct:.1f}"
+                "BMI-for-age (computed, " + placed.reference + ")",
+                f"{bmi:.1f} kg/m², Z {z:.2f}, P{_pct(pct)}",
             ),
         ),
         f"Z:{wc.current.source}={wc.current.value:.1f};{h.source}={h.value:.0f}",
         (_ESTIMATED,) if h.estimated else (),
         h,
+        _preliminary(wc.current, h),
     )
 
 
@@ -167,5 +178,6 @@ def over_nutrition_signals(ctx: RuleContext, wc: WeightContext | None, adult: bo
             (cite.DMD_CC_2018, cite.SMA_SOC_2018),
             now.key,
             now.notes,
+            now.preliminary,
         )
     ]

@@ -9,7 +9,7 @@ from service.rules import citations as cite
 from service.rules import growth
 from service.rules import thresholds_nutrition as T
 from service.rules.core import Evidence, Indicator, RuleContext
-from service.rules.nutrition_common import Signal, evidence_of, months, tv
+from service.rules.nutrition_common import EPS, Signal, evidence_of, months, shown, tv
 
 if TYPE_CHECKING:
     from service.rules.nutrition import WeightContext
@@ -23,11 +23,15 @@ def child_signals(ctx: RuleContext, wc: WeightContext | None) -> list[Signal]:
     out: list[Signal] = []
     if now is not None and now.z is not None:
         # The < 5th percentile definition (Z68.51) is for BMI-for-age; weight-for-length uses Z bands only.
-        low_pct = now.label.startswith("BMI") and (now.percentile or 100.0) < tv(ctx, T.CHILD_BMI_PCT)
+        low_pct = (
+            now.label.startswith("BMI")
+            and now.percentile is not None
+            and now.percentile < tv(ctx, T.CHILD_BMI_PCT) - EPS
+        )
         ind: Indicator | None = None
-        if now.z <= tv(ctx, T.CHILD_Z_SEVERE):
+        if now.z <= tv(ctx, T.CHILD_Z_SEVERE) + EPS:
             ind = Indicator.CRITICAL
-        elif now.z <= tv(ctx, T.CHILD_Z_MODERATE) or low_pct:
+        elif now.z <= tv(ctx, T.CHILD_Z_MODERATE) + EPS or low_pct:
             ind = Indicator.WARNING
         if ind is not None:
             out.append(
@@ -42,6 +46,7 @@ def child_signals(ctx: RuleContext, wc: WeightContext | None) -> list[Signal]:
                     (cite.CDC_GROWTH, cite.ASPEN_2014),
                     now.key,
                     now.notes,
+                    now.preliminary,
                 )
             )
     age = wc.age if wc is not None else None
@@ -61,20 +66,22 @@ def _child_loss(ctx: RuleContext, wc: WeightContext, now: BodySize | None) -> li
         (T.CHILD_LOSS_MILD, Indicator.INFO),
     ]
     if usual is not None and usual.value > 0:
-        loss = round(100.0 * (usual.value - w.value) / usual.value, 1)
-        ind = next((i for t, i in bands if loss >= tv(ctx, t)), None)
+        # Unrounded against the bands (4.96 % is not 5 %); truncated only for display.
+        loss = 100.0 * (usual.value - w.value) / usual.value
+        ind = next((i for t, i in bands if loss >= tv(ctx, t) - EPS), None)
         if ind is not None:
             return [
                 Signal(
                     "NUT-07",
                     ind,
-                    f"Weight down {loss:.1f} % in {months((w.when - usual.when).days)} "
+                    f"Weight down {shown(loss)} % in {months((w.when - usual.when).days)} "
                     f"({usual.value:.1f} → {w.value:.1f} kg): paediatric malnutrition indicator",
                     "ASPEN/AND: weight loss ≥ 5 / 7.5 / 10 % of usual weight is mild / moderate / "
-                    f"severe; here {loss:.1f} %.",
+                    f"severe; here {shown(loss)} %.",
                     (evidence_of("Usual weight", usual), evidence_of("Current weight", w)),
                     (cite.ASPEN_2014,),
                     f"W:{usual.source}={usual.value:.1f};{w.source}={w.value:.1f}",
+                    preliminary=usual.preliminary or w.preliminary,
                 )
             ]
     if now is None or now.z is None:
@@ -83,26 +90,28 @@ def _child_loss(ctx: RuleContext, wc: WeightContext, now: BodySize | None) -> li
     if not earlier:
         return []
     z0, src = max(earlier)
-    fall = round(z0 - now.z, 2)
+    fall = z0 - now.z
     zb = [
         (T.CHILD_Z_FALL_SEVERE, Indicator.CRITICAL),
         (T.CHILD_Z_FALL_MODERATE, Indicator.WARNING),
         (T.CHILD_Z_FALL_MILD, Indicator.INFO),
     ]
-    ind = next((i for t, i in zb if fall >= tv(ctx, t)), None)
+    ind = next((i for t, i in zb if fall >= tv(ctx, t) - EPS), None)
     if ind is None:
         return []
     return [
         Signal(
             "NUT-07",
             ind,
-            f"BMI-for-age Z fell {fall:.2f} ({z0:.2f} → {now.z:.2f}): paediatric malnutrition indicator",
+            f"BMI-for-age Z fell {shown(fall, 2)} ({z0:.2f} → {now.z:.2f}): "
+            "paediatric malnutrition indicator",
             "ASPEN/AND: a fall in BMI-for-age Z of 1 / 2 / 3 is mild / moderate / severe; "
             "stable kilograms can hide it.",
             now.evidence + (Evidence("Earlier BMI-for-age Z", f"{z0:.2f}", None, src),),
             (cite.ASPEN_2014,),
             f"Z:{src}={z0:.2f}|{now.key}",
             now.notes,
+            now.preliminary,
         )
     ]
 
@@ -118,10 +127,10 @@ def _earlier_z(ctx: RuleContext, w: Measurement, lookback: int) -> list[tuple[fl
     out: list[tuple[float, str]] = []
     for m in inside:
         if m.concept is Concept.BMI_PERCENTILE:
-            out.append((round(growth.z_from_percentile(m.value), 2), m.source))
+            out.append((growth.z_from_percentile(m.value), m.source))
             continue
         h, age = height(ctx, child=True, near=m), s.age_at(m.when)
         placed = growth.bmi_for_age(growth.bmi_kg_m2(m.value, h.value), age, s.sex) if h and age else None
         if placed is not None:
-            out.append((round(placed.z, 2), m.source))
+            out.append((placed.z, m.source))
     return out

@@ -7,6 +7,7 @@ so a clinician sees one card per recommendation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,19 @@ class Signal:
     citations: tuple[Citation, ...]
     key: str  # decisive evidence, short and stable
     notes: tuple[str, ...] = ()
+    preliminary: bool = False  # rests on a preliminary measurement: never critical (edge case 1)
+
+
+# Float tolerance for threshold comparisons of unrounded values: an exact 5.0 % (72.0 → 68.4 kg)
+# computes as 4.9999999999 and must still count, while 4.96 % must not.
+EPS = 1e-9
+
+
+def shown(x: float, places: int = 1) -> str:
+    """A loss or fall for display, truncated (not rounded) so the text never crosses a threshold the
+    unrounded value did not reach: 4.96 % shows as 4.9 %, an exact 5.0 % as 5.0 %."""
+    f = 10**places
+    return f"{math.floor(x * f + EPS * f) / f:.{places}f}"
 
 
 def tv(ctx: RuleContext, t: Threshold) -> float:
@@ -63,9 +77,9 @@ def evidence_of(label: str, m: Measurement) -> Evidence:
     return Evidence(label, m.display, m.when, m.source)
 
 
-def cap_preliminary(indicator: Indicator, *ms: Measurement | None) -> Indicator:
-    """Preliminary results never fire critical (edge case 1)."""
-    if indicator is Indicator.CRITICAL and any(m is not None and m.preliminary for m in ms):
+def cap_preliminary(indicator: Indicator, *ms: Measurement | None, preliminary: bool = False) -> Indicator:
+    """Preliminary results never fire critical (edge case 1); ``preliminary`` flags derived data."""
+    if indicator is Indicator.CRITICAL and (preliminary or any(m is not None and m.preliminary for m in ms)):
         return Indicator.WARNING
     return indicator
 

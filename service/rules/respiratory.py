@@ -1,13 +1,16 @@
 """Respiratory follow-up rules RESP-01…RESP-04 (clinical-knowledge §2.G), only where justified.
 
-ALS: FVC < 50 % predicted, MIP < 60 / SNIP < 40 cmH₂O or orthopnoea → NIV assessment (RESP-01, warning);
-VC or FVC < 1.1 L → respiratory review (RESP-02, warning); spirometry every 3 months (RESP-03).
+ALS: FVC < 50 % predicted, |MIP| < 60 / |SNIP| < 40 cmH₂O or orthopnoea within 3 months → NIV
+assessment (RESP-01, warning); VC or FVC < 1.1 L → respiratory review (RESP-02, warning); spirometry
+every 3 months (RESP-03).
 DMD/SMA/other NMD: FVC < 50 % → pulmonology review at info (RESP-04, [R]); spirometry every 6 months
 when non-ambulatory (RESP-03). One finding per action: PULMONOLOGY_REFERRAL and SPIROMETRY. Litres and
 % predicted are different concepts and never compared with each other.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from service.fhir.summary import ActionKind, Concept, Measurement, Nmd, Symptom
 from service.rules import citations as cite
@@ -31,6 +34,17 @@ _NIV = "respiratory insufficiency – refer for NIV assessment"
 
 def _latest(ms: tuple[Measurement, ...] | list[Measurement]) -> Measurement | None:
     return ms[-1] if ms else None
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _strength(p: Measurement) -> Measurement:
+    """An inspiratory pressure (MIP, SNIP) as its magnitude: it is a negative pressure, often recorded
+    signed (-45 cmH₂O); the criterion is |MIP| < 60. A signed bound flips ('>-60' means weaker than 60)."""
+    if p.value >= 0:
+        return p
+    return replace(p, value=-p.value, comparator=_FLIP.get(p.comparator or "", p.comparator))
 
 
 def _pct_predicted(ctx: RuleContext) -> tuple[str, Measurement] | None:
@@ -87,18 +101,26 @@ def _threshold_signals(ctx: RuleContext, als: bool, fresh_days: float) -> tuple[
         return fresh, stale
     for concept, limit_t, name in ((Concept.MIP, T.MIP_LOW, "MIP"), (Concept.SNIP, T.SNIP_LOW, "SNIP")):
         p, limit = ctx.summary.latest(concept), tv(ctx, limit_t)
-        if p is not None and below(p, limit):
+        if p is not None and below(_strength(p), limit):
             sig = Signal(
                 "RESP-01",
                 Indicator.WARNING,
-                f"{name} {p.value:g} cmH₂O (< {limit:g}): {_NIV}",
+                f"{name} {p.value:g} cmH₂O (weaker than {limit:g}): {_NIV}",
                 f"{name} weaker than {limit:g} cmH₂O is an NIV criterion in ALS.",
                 (evidence_of(name, p),),
                 (cite.AAN_ALS_2009,),
                 f"R:{p.source}={p.value:g}",
             )
             (fresh if is_fresh(p, ctx.today, fresh_days) else stale).append(sig)
-    orth = [f for f in ctx.summary.findings if f.symptom is Symptom.ORTHOPNOEA]
+    # Only orthopnoea documented inside the ALS respiratory freshness window (§1.8, 3 months [R]) is a
+    # current NIV criterion; an old or undated entry gives no card (RESP-03 asks for a reassessment).
+    orth = [
+        f
+        for f in ctx.summary.findings
+        if f.symptom is Symptom.ORTHOPNOEA
+        and f.when is not None
+        and 0 <= (ctx.today - f.when).days <= fresh_days
+    ]
     if orth:
         fresh.append(
             Signal(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from service.fhir.summary import ActionKind, Concept, SpineImaging, Symptom
+from service.fhir.summary import ActionKind, Concept, Measurement, Site, SpineImaging, Symptom
 from service.rules import citations as cite
 from service.rules._bone_cards import already_actioned, finding, spine_suggestions
 from service.rules._bone_data import (
@@ -27,7 +27,7 @@ from service.rules._bone_data import (
     th,
     therapy_evidence,
 )
-from service.rules._bone_dxa import latest_low, score_evidence, site_label
+from service.rules._bone_dxa import Exam, exams, is_fresh, low_score, score_evidence, site_label
 from service.rules._bone_risk import risk
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, Topic
 
@@ -193,14 +193,35 @@ def si_symptoms(ctx: RuleContext) -> Iterator[Finding]:
     )
 
 
+PAEDIATRIC_SITES = (Site.LUMBAR_SPINE, Site.TOTAL_BODY)
+
+
+def _si06_score(exam: Exam) -> tuple[Measurement | None, str]:
+    """The score SI-06 reads, and why. Children (5-<20 y): lumbar spine or total body less head Z (the
+    ISCD paediatric sites, HAZ preferred by ``exam_on``); when neither is valid (LS set aside for
+    scoliosis / rods / VF, or not measured) the lowest other valid site (ISCD: hip, LDF, radius).
+    Adults: the lowest valid site."""
+    if exam.band == "child":
+        ped = [m for m in exam.scores if m.site in PAEDIATRIC_SITES]
+        if ped:
+            return min(ped, key=lambda m: m.value), "lumbar spine / total body less head (ISCD sites)"
+        return exam.lowest, "no valid lumbar spine or total body less head: lowest valid site"
+    return exam.lowest, "lowest valid site"
+
+
 def si_low_bmd(ctx: RuleContext) -> Iterator[Finding]:
-    """SI-06: low BMD at the lowest valid site (fresh DXA) and no spine imaging in 12 months."""
-    low = latest_low(ctx) if gate(ctx) else None
-    if low is None or [i for i in imaging(ctx) if months_ago(ctx, i.when) <= th(ctx, "si_low_bmd_months")]:
+    """SI-06: low BMD (child LS/TBLH Z, adult lowest valid site; fresh DXA), no spine imaging in 12 months."""
+    ex = exams(ctx) if gate(ctx) else []
+    if not ex or not is_fresh(ctx, ex[-1].when):
         return
-    exam, m = low
+    exam = ex[-1]
+    m, which = _si06_score(exam)
+    if m is None or not low_score(ctx, m):
+        return
+    if [i for i in imaging(ctx) if months_ago(ctx, i.when) <= th(ctx, "si_low_bmd_months")]:
+        return
     metric = "Z" if m.concept is Concept.Z_SCORE else "T"
-    ev = [score_evidence(s, "lowest valid site" if s is m else "") for s in exam.scores]
+    ev = [score_evidence(s, which if s is m else "") for s in exam.scores]
     ev += [score_evidence(s, why) for s, why in exam.set_aside]
     yield from _card(
         ctx,
@@ -208,7 +229,7 @@ def si_low_bmd(ctx: RuleContext) -> Iterator[Finding]:
         Indicator.WARNING,
         f"Low BMD ({site_label(m)} {metric} {m.value:g}): "
         "look for vertebral fractures before deciding therapy",
-        f"{exam.why}; lowest valid site decides. Low BMD raises the chance of silent vertebral "
+        f"{exam.why}; {which} decides. Low BMD raises the chance of silent vertebral "
         "fractures, which change the treatment decision.",
         [*ev, imaging_evidence(last_imaging(ctx))],
         f"SI-06:{m.source}={m.value:g}",

@@ -55,3 +55,13 @@ ANABOLIC_REFILL_DAYS = threshold(
     description="A daily anabolic agent (teriparatide, abaloparatide) or monthly romosozumab counts as "
     "active while the last order/administration is at most this old (not in §4: institution to confirm)",
 )
+GC_EPISODE_GAP_DAYS = threshold(
+    "medication.gc_episode_gap_days",
+    90,
+    "days",
+    ACR_GIOP_2022,
+    recalled=True,
+    description="A gap in systemic glucocorticoid records longer than this ends an exposure episode "
+    "(§1.3 chronic exposure is >= 90 days; intermittent regimens such as 10 days on/10 off stay one "
+    "episode; service default)",
+)

@@ -125,19 +125,14 @@ BMI_OLDER_AGE = threshold(
     cite.GLIM_2019,
     description="GLIM BMI bands change at this age",
 )
+# The reference's card column: < 18.5 → critical at any adult age; the GLIM moderate bands (< 20 below
+# 70 y, < 22 from 70 y) → warning. GLIM's own "severe" band for ≥ 70 y (< 20) is not used for critical.
 BMI_SEVERE = threshold(
     "nutrition.bmi_severe_kg_m2",
     18.5,
     "kg/m2",
     cite.GLIM_2019,
-    description="NUT-04 critical below this (age < 70)",
-)
-BMI_SEVERE_OLDER = threshold(
-    "nutrition.bmi_severe_older_kg_m2",
-    20.0,
-    "kg/m2",
-    cite.GLIM_2019,
-    description="NUT-04 critical below this (age >= 70; GLIM severe band)",
+    description="NUT-04 critical below this (any adult age; card column of §2.F)",
 )
 BMI_MODERATE = threshold(
     "nutrition.bmi_moderate_kg_m2",

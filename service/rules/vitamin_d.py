@@ -22,7 +22,7 @@ def _evidence(m: Measurement, why: str = "") -> Evidence:
     return Evidence("25-OH vitamin D", f"{m.display}{note}", m.when, m.source)
 
 
-def _below(m: Measurement, cut: float) -> bool:
+def below(m: Measurement, cut: float) -> bool:
     """True when the value is certainly below ``cut``; a '<x' bound counts at x (VD-04)."""
     if m.comparator in ("<", "<="):
         return m.value <= cut
@@ -65,7 +65,7 @@ def vitamin_d(ctx: RuleContext) -> Iterator[Finding]:
         )
         return
     bound = last.comparator in ("<", "<=")
-    if _below(last, deficient) or (bound and last.value <= target):
+    if below(last, deficient) or (bound and last.value <= target):
         # a recheck ordered after this result suppresses the card
         if already_actioned(ctx, ActionKind.VITAMIN_D_TEST, last.when + timedelta(days=1)):
             return
@@ -89,7 +89,7 @@ def vitamin_d(ctx: RuleContext) -> Iterator[Finding]:
         )
         return
     gc, non_amb = chronic_gc(ctx), ctx.summary.non_ambulatory
-    if _below(last, target) and (gc or non_amb):
+    if below(last, target) and (gc or non_amb):
         who = ", ".join(x for x in (f"on {gc.drug}" if gc else "", "non-ambulatory" if non_amb else "") if x)
         yield finding(
             ctx,

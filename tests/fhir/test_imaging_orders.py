@@ -29,7 +29,7 @@ def report(code: dict, status: str = "final", **extra: object) -> dict:
     "resource, kind",
     [
         (report(cc(LOINC, "24984-7")), ImagingKind.LATERAL_SPINE_XR),
-        (report(cc(LOINC, "30756-1")), ImagingKind.LATERAL_SPINE_XR),
+        (report(cc(LOINC, "30756-1")), None),  # thoracic film alone: half of T4-L4 (§1.5)
         (report(cc(CPT, "77086")), ImagingKind.DXA_VFA),
         (report(cc(CPT, "77085")), ImagingKind.DXA_VFA),
         (report(cc(LOINC, "38269-7", text="DXA with VFA")), ImagingKind.DXA_VFA),

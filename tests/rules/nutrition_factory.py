@@ -55,6 +55,7 @@ def patient(
     extra: list[Measurement] = (),  # type: ignore[assignment]
     orders: list[Order] = (),  # type: ignore[assignment]
     symptoms: tuple[Symptom, ...] = (),
+    symptom_days: int = 10,
     dx_onset_days: int | None = None,
     steroids: bool = False,
     non_ambulatory: bool = False,
@@ -89,7 +90,7 @@ def patient(
         diagnoses=tuple(Diagnosis(d, onset, f"Condition/{d.value}", d.value) for d in dxs),
         measurements=tuple(sorted(ms, key=lambda x: x.when)),
         orders=tuple(orders),
-        findings=tuple(ClinicalFinding(s, ago(10), f"Condition/{s.value}") for s in symptoms),
+        findings=tuple(ClinicalFinding(s, ago(symptom_days), f"Condition/{s.value}") for s in symptoms),
         medications=meds,
         non_ambulatory=non_ambulatory,
         **kw,  # type: ignore[arg-type]

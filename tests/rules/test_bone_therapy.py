@@ -52,11 +52,41 @@ VD_OK = vitd(32, ago(2))
             {"BT-01": "warning"},
         ),
         ((vf("T12", 2),), {"non_ambulatory": True}, {"BT-01": "critical"}),
+        # §4 item 1: a risk factor resting only on a preliminary DXA is listed but never makes it critical
+        ((vf("T12", 1), z(-2.5, ago(2), Site.TOTAL_HIP)), {}, {"BT-01": "critical"}),
+        ((vf("T12", 1), z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)), {}, {"BT-01": "warning"}),
+        ((vf("T12", 2), z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)), {}, {"BT-01": "critical"}),
+        (
+            (vf("T12", 1), z(-1.0, ago(14), Site.TOTAL_HIP), z(-1.6, ago(2), Site.TOTAL_HIP)),
+            {},
+            {"BT-01": "critical"},
+        ),
+        (
+            (
+                vf("T12", 1),
+                z(-1.0, ago(14), Site.TOTAL_HIP),
+                z(-1.6, ago(2), Site.TOTAL_HIP, preliminary=True),
+            ),
+            {},
+            {"BT-01": "warning"},
+        ),
+        (
+            (gc(24), vf("T12", 1), z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)),
+            {},
+            {"BT-01": "critical"},
+        ),
     ],
 )
 def test_bt01_vertebral_fracture(facts, kw, expected):
     got = fire(bone_therapy, patient(25, "male", *facts, CYS, VD_OK, **kw))
     assert {k: v for k, v in got.items() if k != "BT-04"} == expected
+
+
+def test_bt01_preliminary_dxa_is_listed_as_evidence_but_not_counted():
+    low = z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)
+    f = next(iter(bone_therapy(ctx(patient(25, "male", vf("T12", 1), low, CYS, VD_OK)))))
+    assert f.indicator.value == "warning" and "low BMD (Z -2.5)" in f.reasoning
+    assert "preliminary" in f.reasoning and any(e.source == low.source for e in f.evidence)
 
 
 def test_bt01_summary_names_fracture_and_unconfirmed_asks_to_confirm():
@@ -155,6 +185,9 @@ def test_bt05_low_bmd_child_gets_spine_imaging_not_therapy():
     [
         ((vitd(14, ago(2)), CYS), True),  # vitamin D < 20
         ((vitd(20, ago(2)), CYS), False),
+        ((vitd(15, ago(2), ">"), CYS), False),  # only a lower bound: not certainly deficient
+        ((vitd(25, ago(2), ">="), CYS), False),
+        ((vitd(10, ago(2), "<"), CYS), True),  # "<10": below detection counts (VD-04)
         ((VD_OK,), True),  # renal function unknown
         ((VD_OK, lab(Concept.CREATININE, 0.3, ago(2))), True),  # creatinine only
         ((VD_OK, lab(Concept.CYSTATIN_C, 0.8, ago(13))), True),  # cystatin C too old

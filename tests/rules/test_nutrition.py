@@ -38,9 +38,26 @@ CASES = {
     # --- NUT-01 / NUT-02 / NUT-03: adult weight loss -----------------------------------------------------
     "5.0 % in 4 months": (dict(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 68.4)]), {D: (W, {"NUT-01"})}),
     "4.9 %": (dict(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 68.5)]), {}),
-    "158.7 lb to 68.4 kg (5.0 %)": (
-        dict(dx=Nmd.DMD, age=30, weights=[(120, 158.7 * LB), (3, 68.4)]),
+    # Unrounded comparison (an exact 5.0 % still fires, 4.96 % does not) and unit independence: usual
+    # 160 lb (= 72.5748 kg) and usual 72.57 kg give the same outcome on both sides of 5 %
+    # (→ 68.9 kg: 5.06 % / 5.06 %, fires; → 69.0 kg: 4.93 % / 4.92 %, does not).
+    "4.96 % (72.0 to 68.43 kg) is below 5 %": (
+        dict(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 68.43)]),
+        {},
+    ),
+    "160 lb to 68.9 kg (5.06 %)": (
+        dict(dx=Nmd.DMD, age=30, weights=[(120, 160 * LB), (3, 68.9)]),
         {D: (W, {"NUT-01"})},
+    ),
+    "72.57 kg to 68.9 kg (5.06 %)": (
+        dict(dx=Nmd.DMD, age=30, weights=[(120, 72.57), (3, 68.9)]),
+        {D: (W, {"NUT-01"})},
+    ),
+    "160 lb to 69.0 kg (4.93 %)": (dict(dx=Nmd.DMD, age=30, weights=[(120, 160 * LB), (3, 69.0)]), {}),
+    "72.57 kg to 69.0 kg (4.92 %)": (dict(dx=Nmd.DMD, age=30, weights=[(120, 72.57), (3, 69.0)]), {}),
+    "158.7 lb (71.985 kg) to 68.4 kg is 4.98 %, not 5": (
+        dict(dx=Nmd.DMD, age=30, weights=[(120, 158.7 * LB), (3, 68.4)]),
+        {},
     ),
     "158.7 lb to 68.5 kg (4.8 %)": (dict(dx=Nmd.DMD, age=30, weights=[(120, 158.7 * LB), (3, 68.5)]), {}),
     "one weight only": (dict(dx=Nmd.ALS, weights=[(3, 50.0)]), {}),
@@ -55,6 +72,10 @@ CASES = {
         {D: (W, {"NUT-02"})},
     ),
     "9.9 % in ALS: warning": (dict(dx=Nmd.ALS, weights=[(120, 72.0), (3, 64.9)]), {D: (W, {"NUT-01"})}),
+    "9.96 % in ALS (72.0 to 64.83 kg): warning, not critical": (
+        dict(dx=Nmd.ALS, weights=[(120, 72.0), (3, 64.83)]),
+        {D: (W, {"NUT-01"})},
+    ),
     "ALS 12-month look-back: 6 % over 9 months": (
         dict(dx=Nmd.ALS, weights=[(270, 72.0), (3, 67.6)]),
         {D: (W, {"NUT-01"})},
@@ -124,9 +145,21 @@ CASES = {
         dict(dx=Nmd.DMD, age=75, weights=[(3, 18.4 * 2.89)], height=H170),
         {D: (C, {"NUT-04"})},
     ),
-    "BMI 19.9 at 75 (GLIM severe < 20)": (
+    "BMI 19.9 at 75: warning (card column: critical only < 18.5)": (
         dict(dx=Nmd.DMD, age=75, weights=[(3, 19.9 * 2.89)], height=H170),
+        {D: (W, {"NUT-04"})},
+    ),
+    "BMI 18.5 at 75: warning": (
+        dict(dx=Nmd.DMD, age=75, weights=[(3, 18.5 * 2.89)], height=H170),
+        {D: (W, {"NUT-04"})},
+    ),
+    "BMI 18.46 at 60 (not rounded to 18.5): critical": (
+        dict(dx=Nmd.DMD, age=60, weights=[(3, 18.46 * 2.89)], height=H170),
         {D: (C, {"NUT-04"})},
+    ),
+    "BMI 18.5 at 60: warning": (
+        dict(dx=Nmd.DMD, age=60, weights=[(3, 18.5 * 2.89)], height=H170),
+        {D: (W, {"NUT-04"})},
     ),
     "BMI 21.9 at 75": (
         dict(dx=Nmd.DMD, age=75, weights=[(3, 21.9 * 2.89)], height=H170),
@@ -142,6 +175,19 @@ CASES = {
         dict(dx=Nmd.DMD, age=60, weights=[(3, 45.0)], extra=[m(Concept.BMI, 3, 18.0)]),
         {D: (C, {"NUT-04"})},
     ),
+    "preliminary EHR BMI never critical": (
+        dict(dx=Nmd.DMD, age=60, weights=[(3, 45.0)], extra=[m(Concept.BMI, 3, 18.0, preliminary=True)]),
+        {D: (W, {"NUT-04"})},
+    ),
+    "preliminary height never critical": (
+        dict(
+            dx=Nmd.DMD,
+            age=60,
+            weights=[(3, 18.0 * 2.89)],
+            extra=[m(Concept.HEIGHT, 30, 170.0, preliminary=True)],
+        ),
+        {D: (W, {"NUT-04"})},
+    ),
     "preliminary weight never critical": (
         dict(dx=Nmd.DMD, age=60, height=H170, extra=[m(Concept.WEIGHT, 3, 18.0 * 2.89, preliminary=True)]),
         {D: (W, {"NUT-04"})},
@@ -152,6 +198,14 @@ CASES = {
         {D: (W, {"NUT-05"})},
     ),
     "ALS BMI fall 0.9": (dict(dx=Nmd.ALS, weights=[(120, 70.0), (3, 67.5)], height=H170), {}),
+    "ALS BMI fall 0.96 (not rounded to 1.0)": (
+        dict(dx=Nmd.ALS, weights=[(120, 70.0), (3, 70.0 - 0.96 * 2.89)], height=H170),
+        {},
+    ),
+    "ALS BMI fall exactly 1.0": (
+        dict(dx=Nmd.ALS, weights=[(120, 70.0), (3, 70.0 - 2.89)], height=H170),
+        {D: (W, {"NUT-05"})},
+    ),
     "ALS BMI fall since diagnosis (> 6 months)": (
         dict(dx=Nmd.ALS, weights=[(300, 70.0), (3, 67.0)], height=H170, dx_onset_days=310),
         {D: (W, {"NUT-05"})},
@@ -183,6 +237,19 @@ CASES = {
     ),
     "EHR BMI percentile 4 (no height)": (
         dict(dx=Nmd.SMA, age=8, weights=[(3, 20.0)], extra=[m(Concept.BMI_PERCENTILE, 3, 4.0)]),
+        {D: (W, {"NUT-06"})},
+    ),
+    "EHR BMI percentile 4.96 (not rounded to 5.0)": (
+        dict(dx=Nmd.SMA, age=8, weights=[(3, 20.0)], extra=[m(Concept.BMI_PERCENTILE, 3, 4.96)]),
+        {D: (W, {"NUT-06"})},
+    ),
+    "preliminary EHR BMI percentile 0.1 never critical": (
+        dict(
+            dx=Nmd.SMA,
+            age=8,
+            weights=[(3, 20.0)],
+            extra=[m(Concept.BMI_PERCENTILE, 3, 0.1, preliminary=True)],
+        ),
         {D: (W, {"NUT-06"})},
     ),
     "EHR BMI percentile 0.1: Z -3.1": (
@@ -219,6 +286,16 @@ CASES = {
     "child loss 10 %: critical": (
         dict(dx=Nmd.DMD, age=10, weights=[(90, 30.0), (3, 27.0)]),
         {D: (C, {"NUT-07"})},
+    ),
+    "child loss 9.96 % (not rounded to 10): warning": (
+        dict(dx=Nmd.DMD, age=10, weights=[(90, 30.0), (3, 27.012)]),
+        {D: (W, {"NUT-07"})},
+    ),
+    "child loss 10 % from a preliminary weight: warning": (
+        dict(
+            dx=Nmd.DMD, age=10, weights=[(3, 27.0)], extra=[m(Concept.WEIGHT, 90, 30.0, 9, preliminary=True)]
+        ),
+        {D: (W, {"NUT-07"})},
     ),
     "child stable kg, BMI-for-age Z fell >= 1 (EHR percentiles)": (
         dict(

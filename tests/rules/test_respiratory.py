@@ -52,6 +52,40 @@ CASES = {
         dict(extra=[fvc_pct(10, 70.0)], symptoms=(Symptom.ORTHOPNOEA,)),
         {P: (W, {"RESP-01"})},
     ),
+    "ALS orthopnoea 90 days ago (inside 3 months)": (
+        dict(extra=[fvc_pct(10, 70.0)], symptoms=(Symptom.ORTHOPNOEA,), symptom_days=90),
+        {P: (W, {"RESP-01"})},
+    ),
+    "ALS orthopnoea 2 years ago: not a current criterion": (
+        dict(extra=[fvc_pct(10, 70.0)], symptoms=(Symptom.ORTHOPNOEA,), symptom_days=730),
+        {},
+    ),
+    "ALS orthopnoea 100 days ago: outside 3 months": (
+        dict(extra=[fvc_pct(10, 70.0)], symptoms=(Symptom.ORTHOPNOEA,), symptom_days=100),
+        {},
+    ),
+    # MIP is a negative pressure: the criterion is its magnitude (|MIP| < 60), however it is signed
+    "ALS MIP -55 cmH2O (signed)": (
+        dict(extra=[fvc_pct(10, 70.0), m(Concept.MIP, 10, -55.0)]),
+        {P: (W, {"RESP-01"})},
+    ),
+    "ALS MIP -65 cmH2O (signed) is strong enough": (
+        dict(extra=[fvc_pct(10, 70.0), m(Concept.MIP, 10, -65.0)]),
+        {},
+    ),
+    "ALS MIP '>-60' bound: weaker than 60": (
+        dict(extra=[fvc_pct(10, 70.0), m(Concept.MIP, 10, -60.0, comparator=">")]),
+        {P: (W, {"RESP-01"})},
+    ),
+    "ALS MIP '<-60' bound: stronger than 60": (
+        dict(extra=[fvc_pct(10, 70.0), m(Concept.MIP, 10, -60.0, comparator="<")]),
+        {},
+    ),
+    "ALS SNIP -35 cmH2O (signed)": (
+        dict(extra=[fvc_pct(10, 70.0), m(Concept.SNIP, 10, -35.0)]),
+        {P: (W, {"RESP-01"})},
+    ),
+    "ALS SNIP -45 cmH2O (signed)": (dict(extra=[fvc_pct(10, 70.0), m(Concept.SNIP, 10, -45.0)]), {}),
     # --- freshness and RESP-03 --------------------------------------------------------------------------
     "ALS stale FVC 48 % (120 days): spirometry, no NIV card": (
         dict(extra=[fvc_pct(120, 48.0)]),

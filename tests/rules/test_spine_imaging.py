@@ -161,6 +161,23 @@ def test_si05_new_symptoms(facts, expected):
         (30, "male", (z(-2.1, ago(3)),), {"SI-06": "warning"}),
         (30, "male", (t(-3.0, ago(3)), z(-1.0, ago(3))), {}),  # < 50: no WHO T classes
         (4, "male", (z(-3.0, ago(1)),), {}),  # under 5: not interpreted
+        # children: LS / TBLH Z decide; another site only when neither is valid (§2.A SI-06, ISCD)
+        (12, "male", (z(-1.0, ago(3)), z(-2.5, ago(3), Site.TOTAL_HIP)), {}),
+        (12, "male", (z(-1.0, ago(3)), z(-2.1, ago(3), Site.TOTAL_BODY)), {"SI-06": "warning"}),
+        (12, "male", (z(-2.5, ago(3)), z(-1.0, ago(3), Site.TOTAL_HIP)), {"SI-06": "warning"}),
+        (
+            12,
+            "male",
+            (z(-1.0, ago(3)), z(-2.5, ago(3), Site.TOTAL_HIP), symptom(Symptom.SCOLIOSIS, ago(30))),
+            {"SI-06": "warning"},
+        ),  # LS invalid (scoliosis): hip used
+        (12, "male", (z(-2.5, ago(3), Site.FEMORAL_NECK),), {"SI-06": "warning"}),  # no LS/TBLH measured
+        (
+            30,
+            "male",
+            (z(-1.0, ago(3)), z(-2.2, ago(3), Site.TOTAL_HIP)),
+            {"SI-06": "warning"},
+        ),  # adult: lowest
     ],
 )
 def test_si06_low_bmd(age, sex, facts, expected):
