@@ -83,7 +83,7 @@ class Engine:
         outcome = "error"
         extra: dict[str, Any] = {"service": service.id}
         try:
-            req = parse_hook_request(data, service.hook)
+            req = parse_hook_request(data, service.hook, service.prefetch.keys())
             extra["hookInstance"] = req.hook_instance
             resolved = resolve_prefetch(req, service.prefetch, self.settings)
             t_data = time.perf_counter()

@@ -37,17 +37,32 @@ def render(template: str, context: dict[str, Any]) -> str:
 
 
 def _is_operation_outcome(value: Any) -> bool:
+    """Whether a prefetch value reports a failed prefetch (CDS Hooks 2.0: the client SHOULD send one).
+
+    A bare OperationOutcome in place of the data is a failure. A search Bundle holding only
+    OperationOutcomes is one when any issue is an error: servers add warning/information outcomes
+    (e.g. "no results") to empty but successful searches.
+    """
     if not isinstance(value, dict):
         return False
     if value.get("resourceType") == "OperationOutcome":
         return True
-    # A Bundle whose only entries are OperationOutcomes reports a failed prefetch.
     if value.get("resourceType") == "Bundle":
         entries = [e.get("resource") for e in bundle_entries(value) if isinstance(e, dict)]
-        return bool(entries) and all(
-            isinstance(r, dict) and r.get("resourceType") == "OperationOutcome" for r in entries
+        return (
+            bool(entries)
+            and all(isinstance(r, dict) and r.get("resourceType") == "OperationOutcome" for r in entries)
+            and any(_has_error(r) for r in entries)
         )
     return False
+
+
+def _has_error(outcome: dict[str, Any]) -> bool:
+    issues = outcome.get("issue")
+    return any(
+        isinstance(i, dict) and i.get("severity") in ("error", "fatal")
+        for i in (issues if isinstance(issues, list) else [])
+    )
 
 
 def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Settings) -> ResolvedData:

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import chain
+from collections.abc import Collection
+from itertools import chain, islice
 from typing import Any
 
 import jsonschema
@@ -107,17 +108,22 @@ def _path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(body)"
 
 
-def validate(data: Any, schema: str, what: str) -> None:
-    """Raise BadRequest listing every schema violation (path: message)."""
-    found = validator(schema).iter_errors(_schema_view(data))
-    errors = sorted(found, key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        details = [f"{_path(e)}: {_short(e)}" for e in errors[:50]]
-        raise BadRequest(f"{what} does not conform to CDS Hooks 2.0: {len(errors)} problem(s)", details)
+MAX_REPORTED = 50  # problems listed in one 400; collecting more would let a body buy unbounded work
 
 
-def _schema_view(data: Any) -> Any:
-    """The request as the schema sees it: each prefetch resource reduced to its resourceType.
+def validate(data: Any, schema: str, what: str, prefetch_keys: Collection[str] = ()) -> None:
+    """Raise BadRequest listing the schema violations (path: message), at most MAX_REPORTED of them."""
+    found = list(islice(validator(schema).iter_errors(_schema_view(data, prefetch_keys)), MAX_REPORTED + 1))
+    if found:
+        errors = sorted(found[:MAX_REPORTED], key=lambda e: list(map(str, e.absolute_path)))
+        count = f"more than {MAX_REPORTED}" if len(found) > MAX_REPORTED else str(len(found))
+        details = [f"{_path(e)}: {_short(e)}" for e in errors]
+        raise BadRequest(f"{what} does not conform to CDS Hooks 2.0: {count} problem(s)", details)
+
+
+def _schema_view(data: Any, prefetch_keys: Collection[str]) -> Any:
+    """The request as the schema sees it: only the service's own prefetch keys (others are ignored,
+    as the spec lets a service do), each reduced to its resourceType.
 
     The schema only asks a prefetch value to be null or an object with a string resourceType, but
     jsonschema would walk (and, for its oneOf error messages, repr) the whole of every Bundle: ~25 ms
@@ -130,12 +136,24 @@ def _schema_view(data: Any) -> Any:
         key: ({"resourceType": value["resourceType"]} if "resourceType" in value else {})
         if isinstance(value, dict)
         else value
-        for key, value in prefetch.items()
+        for key, value in ((k, prefetch[k]) for k in prefetch_keys if k in prefetch)
     }
     return {**data, "prefetch": view}
 
 
 def _short(error: jsonschema.ValidationError) -> str:
+    """The problem without echoing the caller's value (it may be a token or a patient id)."""
+    expected = error.validator_value
+    generic = {
+        "type": f"must be of type {expected}",
+        "enum": f"must be one of {expected}",
+        "const": f"must be {expected!r}",
+        "format": f"must be a valid {expected}",
+        "minLength": f"must be at least {expected} characters",
+        "maxLength": f"must be at most {expected} characters",
+        "minimum": f"must be at least {expected}",
+        "pattern": "has an invalid format",
+    }
     if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "prefetch":
         return "a prefetch value must be a FHIR resource (object with resourceType) or null"
     if error.validator == "pattern" and error.absolute_path:
@@ -149,14 +167,16 @@ def _short(error: jsonschema.ValidationError) -> str:
         }
         if field_name in hints:
             return hints[field_name]
+    if error.validator in generic:
+        return generic[str(error.validator)]
     message = error.message
     return message if len(message) <= 200 else message[:197] + "..."
 
 
-def parse_hook_request(data: Any, expected_hook: str) -> HookRequest:
-    validate(data, "request", "request body")
+def parse_hook_request(data: Any, expected_hook: str, prefetch_keys: Collection[str] = ()) -> HookRequest:
+    validate(data, "request", "request body", prefetch_keys)
     if data["hook"] != expected_hook:
-        raise BadRequest(f"this service answers the '{expected_hook}' hook, not '{data['hook']}'")
+        raise BadRequest(f"this service answers the '{expected_hook}' hook, not '{data['hook'][:64]}'")
     auth = data.get("fhirAuthorization")
     context = data["context"]
     return HookRequest(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 
 class FhirError(Exception):
@@ -39,9 +40,13 @@ class FhirBadResponse(FhirError):
     pass
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+def _within(url: str, base: str) -> bool:
+    """``url`` is on ``base``'s server and under its path: the only place the token may go."""
+    u, b = urlsplit(url), urlsplit(base)
+    if (u.scheme.lower(), u.netloc.lower()) != (b.scheme.lower(), b.netloc.lower()):
+        return False
+    root = b.path.rstrip("/")
+    return u.path == root or u.path.startswith(root + "/")
 
 
 class FhirClient:
@@ -83,8 +88,8 @@ class FhirClient:
         while (next_url := next_link(body)) is not None:
             if pages >= self._max_pages:
                 raise FhirBadResponse(f"more than {self._max_pages} result pages")
-            if _origin(next_url) != _origin(self.base_url):
-                raise FhirBadResponse("next link points to another server")
+            if not _within(next_url, self.base_url):
+                raise FhirBadResponse("next link points to another server or outside the FHIR base URL")
             body = self._get(next_url)
             if body.get("resourceType") != "Bundle":
                 raise FhirBadResponse("next page is not a Bundle")
@@ -105,7 +110,7 @@ class FhirClient:
             )
         except requests.Timeout as exc:
             raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:  # urllib3 raises ValueError on a bad host
             raise FhirServerError(f"FHIR server unreachable ({type(exc).__name__})") from exc
         try:
             if resp.status_code in (401, 403):
@@ -128,18 +133,23 @@ class FhirClient:
         return body
 
     def _read_capped(self, resp: requests.Response) -> bytes:
+        """The body, capped in size, read within the deadline even when the server trickles bytes.
+
+        ``read1`` returns after one socket read (bounded by the socket timeout), so the deadline is
+        checked between small reads; ``iter_content`` would block until a whole chunk arrived.
+        """
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in resp.iter_content(chunk_size=65536):
+            while chunk := resp.raw.read1(65536, decode_content=True):
                 size += len(chunk)
                 if size > self._max_bytes:
                     raise FhirBadResponse(f"FHIR response larger than {self._max_bytes} bytes")
                 if time.monotonic() > self._deadline:
                     raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s")
                 chunks.append(chunk)
-        except requests.RequestException as exc:
-            if isinstance(exc, requests.Timeout | requests.exceptions.ConnectionError):
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
                 raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc
             raise FhirServerError(f"reading the FHIR response failed ({type(exc).__name__})") from exc
         return b"".join(chunks)

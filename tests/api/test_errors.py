@@ -45,7 +45,7 @@ def test_every_schema_problem_is_reported_at_once(client):
         "hook": 7,
         "hookInstance": "not-a-uuid",
         "context": {"patientId": ""},
-        "prefetch": {"x": 1},
+        "prefetch": {"observations": 1, "notOurs": 1},
         "fhirAuthorization": {"access_token": "t"},
     }
     body = client.post(URL, json=bad).get_json()
@@ -55,7 +55,7 @@ def test_every_schema_problem_is_reported_at_once(client):
         "hookInstance",
         "userId",
         "patientId",
-        "prefetch/x",
+        "prefetch/observations",
         "fhirAuthorization",
         "fhirServer",
     ):

@@ -163,3 +163,58 @@ def test_card_source_flags_recalled_thresholds(client):
     gastrostomy = [c for c in body["cards"] if "gastrostomy while" in c["summary"]]
     assert gastrostomy and "[R]" in gastrostomy[0]["source"]["label"]
     assert "recalled figure" in gastrostomy[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    "severity, fetched",
+    [("error", True), ("fatal", True), ("warning", False), ("information", False)],
+)
+def test_search_bundle_with_only_an_operation_outcome(client, severity, fetched):
+    # HAPI-style empty searches carry a warning outcome: that is "no data", not a failed prefetch.
+    prefetch = b.full_prefetch(b.als_weight_loss(TODAY))
+    prefetch["serviceRequests"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 0,
+        "entry": [
+            {
+                "search": {"mode": "outcome"},
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": severity, "code": "informational"}],
+                },
+            }
+        ],
+    }
+    resp = client.post(URL, json=b.hook_request(prefetch))  # no fhirServer: a fetch would be a 412
+    assert resp.status_code == (412 if fetched else 200)
+
+
+@pytest.mark.parametrize("field", ["patientId", "userId", "hookInstance"])
+def test_ids_with_a_trailing_newline_are_400(client, field):
+    req = b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))
+    where = req if field == "hookInstance" else req["context"]
+    where[field] += "\n"
+    resp = client.post(URL, json=req)
+    assert resp.status_code == 400
+    assert field in " ".join(resp.get_json()["details"])
+
+
+def test_errors_do_not_echo_caller_values(client):
+    req = b.hook_request(None, fhirAuthorization="eyJhbGciOiJFUzM4NCJ9.secret-token")
+    req["context"]["patientId"] = 1234567
+    text = client.post(URL, json=req).get_data(as_text=True)
+    assert "secret-token" not in text and "1234567" not in text
+
+
+def test_unknown_prefetch_keys_are_ignored_and_bounded(client):
+    prefetch = b.full_prefetch(b.als_weight_loss(TODAY))
+    prefetch.update({str(i): 0 for i in range(5000)})  # not the service's keys: ignored
+    assert client.post(URL, json=b.hook_request(prefetch)).status_code == 200
+
+
+def test_schema_problems_are_capped(client):
+    req = b.hook_request({"observations": 1}, hook=["x"] * 10)
+    req["context"] = {str(i): [] for i in range(10)}
+    body = client.post(URL, json=req).get_json()
+    assert 0 < len(body["details"]) <= 50

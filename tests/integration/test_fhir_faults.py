@@ -119,3 +119,54 @@ def test_a_hanging_fhir_server_gives_412_not_a_hang(settings):
     finally:
         _HangingHandler.release.set()
         server.shutdown()
+
+
+class _TricklingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces a large body, then sends one byte every 0.2 s: each socket read succeeds in time."""
+
+    stop = threading.Event()
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        while not self.stop.wait(0.2):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_fhir_server_gives_412_not_a_hang(settings):
+    from service.app import create_app
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TricklingHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    result: dict = {}
+    try:
+        client = create_app(settings.with_(fhir_allowed_servers=(base,), fhir_timeout_s=1.0)).test_client()
+        worker = threading.Thread(
+            target=lambda: result.update(resp=client.post(URL, json=request_without_prefetch(base)))
+        )
+        worker.start()
+        worker.join(20)  # liveness guard: the trickle would last 100000 × 0.2 s
+        assert not worker.is_alive(), "the service call hangs on a trickling FHIR server"
+        assert result["resp"].status_code == 412
+        assert "did not answer within 1 s" in result["resp"].get_data(as_text=True)
+    finally:
+        _TricklingHandler.stop.set()
+        server.shutdown()
+
+
+@pytest.mark.parametrize("fhir_server", ["http://a..b/fhir", "http://" + "x" * 300 + ".example/fhir"])
+def test_an_unusable_fhir_server_host_is_412(client, fhir_server):
+    resp = client.post(URL, json=request_without_prefetch(fhir_server))
+    assert resp.status_code == 412
+    assert resp.get_json()["resourceType"] == "OperationOutcome"
