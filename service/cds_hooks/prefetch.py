@@ -57,8 +57,8 @@ def _is_operation_outcome(value: Any) -> bool:
     return False
 
 
-def _has_error(outcome: dict[str, Any]) -> bool:
-    issues = outcome.get("issue")
+def _has_error(outcome: Any) -> bool:
+    issues = outcome.get("issue") if isinstance(outcome, dict) else None
     return any(
         isinstance(i, dict) and i.get("severity") in ("error", "fatal")
         for i in (issues if isinstance(issues, list) else [])

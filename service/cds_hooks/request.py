@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from collections.abc import Collection
 from itertools import chain, islice
 from typing import Any
 
