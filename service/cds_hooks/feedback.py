@@ -4,7 +4,9 @@ The body is validated against ``schemas/feedback.schema.json`` (every problem re
 400). Items naming a card this service never issued (or a suggestion not on that card) get 422 and
 nothing is stored: the request is well-formed but cannot be applied. Otherwise every item is
 committed in one transaction before the 200 (repeats of an item are idempotent); a storage
-failure answers 503 so the EHR can retry. Authentication and CORS come from app.py's hooks.
+failure answers 503 with ``Retry-After`` so the EHR can retry. Strings holding U+0000 are a 400:
+PostgreSQL text cannot store it, and a driver error would be a 503 the EHR retries forever.
+Authentication and CORS come from app.py's hooks.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from service.errors import ApiError, BadRequest, Unavailable
 from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, open_store, ts
 
 log = logging.getLogger("nmd_cds.feedback")
+
+RETRY_AFTER_S = 5  # the Retry-After of a 503: a locked or restarting database is usually back by then
 
 bp = Blueprint("cds_hooks_feedback", __name__)
 
@@ -43,22 +47,45 @@ def feedback_store() -> FeedbackStore:
     return store
 
 
+def nul_paths(value: Any, path: str) -> list[str]:
+    """JSON paths (``feedback/0/card``) of every key or string value that contains U+0000."""
+    if isinstance(value, str):
+        return [path] if "\0" in value else []
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            for p in ([f"{path}/{k}"] if "\0" in k else []) + nul_paths(v, f"{path}/{k}")
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}/{i}")]
+    return []
+
+
 def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
-    """Schema-valid JSON to FeedbackItems; the timestamp must also be a real instant (no 2021-02-30)."""
+    """Schema-valid JSON to FeedbackItems. Also checked here: the timestamp is a real instant that
+    stays within years 1..9999 in UTC (no 2021-02-30), and no string contains U+0000."""
     items: list[FeedbackItem] = []
     problems: list[str] = []
     for index, raw in enumerate(data["feedback"]):
+        nuls = nul_paths(raw, f"feedback/{index}")
+        problems += [f"{p}: contains a NUL character (U+0000)" for p in nuls]
         try:
-            when = datetime.fromisoformat(raw["outcomeTimestamp"].upper())
-        except ValueError:
-            problems.append(f"feedback/{index}/outcomeTimestamp: not a valid date-time")
+            # ts() converts to UTC, which overflows near the limits (0001-01-01T00:00:00+01:00).
+            outcome_at = ts(datetime.fromisoformat(raw["outcomeTimestamp"].upper()))
+        except (ValueError, OverflowError):
+            problems.append(
+                f"feedback/{index}/outcomeTimestamp: not a valid date-time between years 1 and 9999 UTC"
+            )
+            continue
+        if nuls:
             continue
         reason = (raw.get("overrideReason") or {}).get("reason") or {}
         items.append(
             FeedbackItem(
                 card_uuid=raw["card"],
                 outcome=raw["outcome"],
-                outcome_at=ts(when),
+                outcome_at=outcome_at,
                 reason_system=reason.get("system"),
                 reason_code=reason.get("code"),
                 has_comment=bool((raw.get("overrideReason") or {}).get("userComment")),
@@ -66,8 +93,16 @@ def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
             )
         )
     if problems:
-        raise BadRequest(f"feedback body has {len(problems)} invalid timestamp(s)", problems)
+        raise BadRequest(f"feedback body has {len(problems)} invalid value(s)", problems)
     return items
+
+
+@bp.after_request
+def _retry_after(resp: Response) -> Response:
+    # Here rather than on the error: app.py's handler renders every ApiError the same way.
+    if resp.status_code == 503:
+        resp.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
+    return resp
 
 
 @bp.post("/cds-services/<service_id>/feedback")

@@ -200,7 +200,10 @@ class FeedbackLedger:
 
 def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = None) -> FeedbackLedger:
     """The ledger ``create_app`` installs. The schema is created now if the database answers; if not,
-    the error is logged and creation is retried on first use (the service still starts)."""
+    the error is logged and creation is retried on first use (the service still starts). The
+    migration's connection is closed at once: with gunicorn's ``preload_app`` this runs in the
+    master, and a connection inherited across fork would be shared by every worker (SQLite advises
+    against it; PostgreSQL would interleave one socket). Each worker then connects on first use."""
     store = open_store(settings)
     try:
         store.migrate()
@@ -209,6 +212,8 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
             "feedback store not ready; will retry on first use",
             extra={"event": "store_migrate_failed", "error": str(exc)},
         )
+    finally:
+        store.close()
     if settings.retention_days < max(settings.suppression_days, settings.critical_suppression_days):
         log.warning(
             "retention_days is shorter than suppression_days: purged overrides stop suppressing early",

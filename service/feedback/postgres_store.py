@@ -3,8 +3,10 @@
 Tables live in ``schema`` (created on first use) when one is given; otherwise in the first schema of
 the connection's search_path, which a URL can set (``?options=-csearch_path%3Dnmd_cds``) — so tests
 and several deployments can share one database. Connections are in autocommit mode and each operation opens
-one explicit transaction; a broken connection is dropped and re-opened on the next call. A
-statement timeout bounds how long a slow database can delay the card service.
+one explicit transaction; a broken connection is dropped and re-opened on the next call. Timeouts
+bound how long a slow or unreachable database can delay a caller: 5 s (connect and statement) for
+feedback, and for the card path (quick transactions) a 250 ms statement timeout (``SET LOCAL``, so
+it ends with the transaction) and a 2 s connect timeout — psycopg's floor, it raises anything lower.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from service.feedback.store import StoreError
 
 # Any constant works: it only has to be the same in every process migrating this database.
 MIGRATION_LOCK_ID = 0x4E4D4443
+QUICK_CONNECT_TIMEOUT_S = 2  # psycopg (like libpq) treats 1 s as 2 s
+QUICK_STATEMENT_TIMEOUT_MS = 250  # the card path: a CDS call has a ~500 ms budget
 
 
 class PostgresStore(SqlStore):
@@ -35,8 +39,12 @@ class PostgresStore(SqlStore):
         schema: str | None = None,
         connect_timeout_s: int = 5,
         statement_timeout_ms: int | None = 5000,
+        quick_connect_timeout_s: int = QUICK_CONNECT_TIMEOUT_S,
+        quick_statement_timeout_ms: int = QUICK_STATEMENT_TIMEOUT_MS,
     ):
         super().__init__()
+        self.quick_connect_timeout_s = quick_connect_timeout_s
+        self.quick_statement_timeout_ms = quick_statement_timeout_ms
         self.url = url
         self.schema = schema
         self.connect_timeout_s = connect_timeout_s
@@ -45,11 +53,12 @@ class PostgresStore(SqlStore):
         self._all: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self, quick: bool = False) -> psycopg.Connection[Any]:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid() and not conn.closed:
             return conn
-        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout_s)
+        timeout = self.quick_connect_timeout_s if quick else self.connect_timeout_s
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=timeout)
         if self.schema:
             conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         if self.statement_timeout_ms:
@@ -69,14 +78,20 @@ class PostgresStore(SqlStore):
                 pass
 
     @contextmanager
-    def _tx(self, write: bool = True) -> Iterator[Any]:
+    def _tx(self, write: bool = True, quick: bool = False) -> Iterator[Any]:
         try:
-            conn = self._connect()
+            conn = self._connect(quick)
         except psycopg.Error as exc:
             self._drop()
             raise StoreError(f"PostgreSQL store unavailable: {type(exc).__name__}") from exc
         try:
             with conn.transaction(), conn.cursor() as cur:
+                if quick:  # SET LOCAL: back to the session's (long) timeout when the transaction ends
+                    cur.execute(
+                        sql.SQL("SET LOCAL statement_timeout = {}").format(
+                            sql.Literal(self.quick_statement_timeout_ms)
+                        )
+                    )
                 yield cur
         except psycopg.Error as exc:
             if conn.broken or conn.closed:

@@ -1,7 +1,10 @@
 """The SQL shared by the SQLite and PostgreSQL backends: written once with ``?`` placeholders.
 
 Subclasses provide connections (``_tx``) and, for PostgreSQL, a migration lock; everything else —
-migrations, recording cards, feedback, the report's rows, the purge — lives here.
+migrations, recording cards, feedback, the report's rows, the purge — lives here. ``issue`` (the
+card service's path) asks for a *quick* transaction: the backend then waits only a fraction of a
+second for a lock or a slow database, so a CDS call stays near its budget; the feedback endpoint and
+the CLI wait the long timeouts because their callers are told the outcome.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ class SqlStore(ABC):
         self._ready = False
 
     @abstractmethod
-    def _tx(self, write: bool = True) -> AbstractContextManager[Any]:
-        """A cursor inside one transaction (``write``: take the write lock up front); driver errors
-        become StoreError, and a broken connection is dropped so the next call reconnects."""
+    def _tx(self, write: bool = True, quick: bool = False) -> AbstractContextManager[Any]:
+        """A cursor inside one transaction (``write``: take the write lock up front; ``quick``: use
+        the card path's short lock/statement/connect timeouts); driver errors become StoreError, and
+        a broken connection is dropped so the next call reconnects."""
 
     def _lock_for_migration(self, cur: Any) -> None:  # noqa: B027 - optional hook
         """Serialise concurrent migrators (SQLite's BEGIN IMMEDIATE already does)."""
@@ -56,9 +60,9 @@ class SqlStore(ABC):
     def _in(self, n: int) -> str:
         return ",".join([self.placeholder] * n)
 
-    def migrate(self) -> int:
+    def migrate(self, quick: bool = False) -> int:
         """Create or upgrade the schema; returns the version now in place. Safe to run concurrently."""
-        with self._tx() as cur:
+        with self._tx(quick=quick) as cur:
             self._lock_for_migration(cur)
             cur.execute(SCHEMA_VERSION_TABLE)
             cur.execute("SELECT version FROM schema_version")
@@ -75,16 +79,16 @@ class SqlStore(ABC):
         self._ready = True
         return MIGRATIONS[-1].version
 
-    def _ensure_ready(self) -> None:
+    def _ensure_ready(self, quick: bool = False) -> None:
         if not self._ready:
-            self.migrate()
+            self.migrate(quick=quick)
 
     def issue(
         self, patient_hash: str, rec_keys: Sequence[str], since: str, decide: Decide
     ) -> list[IssuedCard]:
-        self._ensure_ready()
+        self._ensure_ready(quick=True)
         keys = sorted(set(rec_keys))
-        with self._tx() as cur:
+        with self._tx(quick=True) as cur:
             cur.execute(
                 self._q(
                     "SELECT c.rec_key, c.card_uuid, c.evidence_digest, c.indicator, f.reason_system,"

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from service.config import Settings
 from service.feedback.postgres_store import PostgresStore
 from service.feedback.sql_store import SqlStore
 from service.feedback.sqlite_store import SqliteStore
@@ -78,3 +79,10 @@ def store(make_store: Callable[[], SqlStore]) -> SqlStore:
     s = make_store()
     s.migrate()
     return s
+
+
+def settings_for(spec: StoreSpec, base: Settings) -> Settings:
+    """App settings whose feedback store is the one under test (PostgreSQL via the URL's search_path)."""
+    if spec.kind == "sqlite":
+        return base.with_(sqlite_path=spec.target, database_url="")
+    return base.with_(database_url=f"{spec.target}?options=-csearch_path%3D{spec.schema}")

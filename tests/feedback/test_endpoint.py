@@ -106,6 +106,16 @@ def _mutate(path: str, value: object):
             _mutate("outcomeTimestamp", "2021-02-30T10:05:31Z"),
             "feedback/0/outcomeTimestamp",
         ),
+        (
+            "year 1 moved before year 1 by the offset",
+            _mutate("outcomeTimestamp", "0001-01-01T00:00:00+01:00"),
+            "feedback/0/outcomeTimestamp",
+        ),
+        (
+            "year 9999 moved past year 9999 by the offset",
+            _mutate("outcomeTimestamp", "9999-12-31T23:59:59-01:00"),
+            "feedback/0/outcomeTimestamp",
+        ),
         ("accepted without suggestions", _mutate("acceptedSuggestions", KeyError), "acceptedSuggestions"),
         ("empty suggestions", _mutate("acceptedSuggestions", []), "feedback/0/acceptedSuggestions"),
         ("empty override reason", _mutate("overrideReason", {}), "feedback/0/overrideReason"),
@@ -167,6 +177,11 @@ def test_storage_failure_is_503(settings) -> None:
     body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-21T10:00:00Z"}]}
     resp = client.post(FEEDBACK, json=body)
     assert resp.status_code == 503 and resp.get_json()["error"] == "unavailable"
+    assert resp.headers.get("Retry-After") == "5"  # tells the EHR when to retry
+
+
+def test_retry_after_only_on_503(client, card) -> None:
+    assert "Retry-After" not in client.post(FEEDBACK, json=_for(card, "overridden")).headers
 
 
 def test_authentication_and_cors_apply(settings) -> None:
