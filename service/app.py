@@ -17,6 +17,7 @@ from service.config import Settings
 from service.errors import ApiError, PayloadTooLarge, Unauthorized
 from service.feedback.ledger import create_ledger
 from service.security.auth import Authenticator
+from service.security.ssrf import validate_allowlist
 
 log = logging.getLogger("nmd_cds.app")
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
         (settings or Settings.from_env()).with_(**overrides) if overrides else settings or Settings.from_env()
     )
     logs.configure(settings.log_level)
+    validate_allowlist(settings)  # a malformed FHIR allowlist entry stops start-up (ConfigError)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if ledger is None:
@@ -68,13 +70,13 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
         return resp
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> tuple[Response, int]:
+    def _api_error(exc: ApiError) -> tuple[Response, int, dict[str, str]]:
         if isinstance(exc, Unauthorized):
             log.warning("authentication failed", extra={"reason": exc.reason, "path": request.path})
-        return jsonify(exc.body()), exc.status
+        return jsonify(exc.body()), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    def _http_error(exc: HTTPException) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
         status = exc.code or 500
         if status == 413:
             return _api_error(PayloadTooLarge(f"request body larger than {settings.max_body_bytes} bytes"))

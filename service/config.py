@@ -39,6 +39,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
+    threads: int = 1
     base_url: str = ""  # public base URL; empty = derive from the request
     max_body_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64
@@ -133,6 +134,7 @@ def _parse(type_name: Any, raw: str) -> Any:
 SETTINGS_DOC: dict[str, str] = {
     "host": "Address gunicorn binds to (the Docker image sets 0.0.0.0).",
     "workers": "Number of gunicorn worker processes.",
+    "threads": "Threads per gunicorn worker (gthread); the work is CPU-bound, so more add latency.",
     "port": "TCP port of the run command (the README's run script and the Dockerfile).",
     "base_url": "Public base URL of the service, used as the JWT audience; empty: derived from the request.",
     "max_body_bytes": "Largest request body accepted; larger bodies get 413.",

@@ -28,6 +28,10 @@ class ApiError(Exception):
             body["details"] = self.details
         return body
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers this error requires."""
+        return {}
+
 
 class BadRequest(ApiError):
     status = 400
@@ -61,6 +65,10 @@ class Unauthorized(ApiError):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code}
+
+    def headers(self) -> dict[str, str]:
+        # RFC 6750 §3 / RFC 9110 §11.6.1: a 401 names the scheme; no error detail, like the body.
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class Unavailable(ApiError):

@@ -14,6 +14,10 @@ _settings = Settings.from_env()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
+# Threaded workers: a client that opens a connection and sends nothing ties up a thread's wait in
+# the event loop, not a whole worker (with sync workers two idle sockets stalled the service).
+worker_class = "gthread"
+threads = _settings.threads
 accesslog = "-"
 timeout = 30
 graceful_timeout = 10

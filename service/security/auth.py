@@ -9,6 +9,7 @@ lifetime ≤ ``jwt_max_lifetime_s`` → ``tenant`` → ``jti`` never seen. Every
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,8 @@ from service.config import Settings
 from service.errors import Unauthorized
 from service.security.issuers import TrustedIssuer, load_trusted_issuers
 from service.security.jwks import KeySetCache, public_key
-from service.security.replay import ReplayCache
+from service.security.replay import ReplayGuard, ReplayStoreError
+from service.security.replay_store import replay_guard
 
 log = logging.getLogger("nmd_cds.security")
 
@@ -37,13 +39,14 @@ class Authenticator:
         settings: Settings,
         *,
         key_sets: KeySetCache | None = None,
-        replay: ReplayCache | None = None,
+        replay: ReplayGuard | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
         self.issuers: dict[str, TrustedIssuer] = load_trusted_issuers(settings) if settings.auth else {}
         self._keys = key_sets or KeySetCache()
-        self._replay = replay or ReplayCache(clock=clock)
+        # Shared across worker processes through the database; nothing connects until the first token.
+        self._replay = replay if replay is not None else replay_guard(settings, clock)
         self._clock = clock
         if settings.auth and not self.issuers:
             log.warning(
@@ -82,8 +85,13 @@ class Authenticator:
         jti = verified.get("jti")
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("JWT jti must be a non-empty string")
-        expires_at = float(verified["exp"]) + self.settings.jwt_leeway_s
-        if self._replay.seen_before(iss, jti, expires_at):
+        expires_at = float(verified["exp"]) + self.settings.jwt_leeway_s  # finite: checked above
+        try:
+            seen = self._replay.seen_before(iss, jti, expires_at)
+        except ReplayStoreError as exc:
+            # Fail closed: a replay check that cannot run must not let the token through.
+            raise Unauthorized(f"replay check unavailable: {exc}") from exc
+        if seen:
             raise Unauthorized("JWT jti already used (replay)")
 
     def _find_key(self, issuer: TrustedIssuer, kid: str, jku: Any) -> dict[str, Any]:
@@ -117,12 +125,18 @@ class Authenticator:
             raise Unauthorized("JWT signature does not verify") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"JWT invalid ({type(exc).__name__})") from exc
+        except (OverflowError, ValueError, TypeError) as exc:
+            # PyJWT's int() of an exp/iat/nbf of Infinity overflows instead of raising a PyJWTError.
+            raise Unauthorized(f"JWT time claim unusable ({type(exc).__name__})") from exc
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         try:
             lifetime = float(claims["exp"]) - float(claims["iat"])
-        except (TypeError, ValueError) as exc:
-            raise Unauthorized("JWT exp/iat not numeric") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            # OverflowError: an integer too large for a float (exp = 10**400).
+            raise Unauthorized("JWT exp/iat not numeric or out of range") from exc
+        if not math.isfinite(lifetime):
+            raise Unauthorized("JWT exp/iat not numeric or out of range")
         if lifetime > self.settings.jwt_max_lifetime_s:
             # Bounds how long a jti must be remembered, and how long a stolen token is useful.
             raise Unauthorized("JWT lifetime longer than allowed")

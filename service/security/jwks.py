@@ -5,8 +5,8 @@ cached set lacks (key rotation) — at most once per ``min_refresh_s`` per sourc
 with random ``kid`` values cannot turn the service into a request amplifier against the key server.
 
 Key sets over URL are fetched with ``requests`` (an accepted exception to "only service/fhir imports
-requests"): no redirects, a short timeout and a size cap. Only URLs an administrator configured are
-fetched: a token's ``jku`` reaches this module only when it is on its issuer's allowlist.
+requests"): no redirects, a deadline for the whole fetch and a size cap. Only URLs an administrator
+configured are fetched: a token's ``jku`` reaches this module only when it is on its issuer's allowlist.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import jwt
 import requests
+import urllib3
 
 log = logging.getLogger("nmd_cds.security")
 
@@ -96,23 +97,48 @@ class KeySetCache:
         return parse_jwks(raw)
 
     def _fetch(self, url: str) -> bytes:
+        # A deadline for the whole fetch: requests' timeout bounds each socket read, so a server trickling
+        # one byte at a time could otherwise hold a request thread (and the cache lock) for hours.
+        deadline = time.monotonic() + self._timeout_s
         try:
-            resp = self._session.get(url, timeout=self._timeout_s, allow_redirects=False, stream=True)
+            resp = self._session.get(
+                url,
+                timeout=self._timeout_s,
+                allow_redirects=False,
+                stream=True,
+                # Uncompressed: the size cap bounds what is parsed; no reads hidden in a decoder.
+                headers={"Accept-Encoding": "identity"},
+            )
         except requests.RequestException as exc:
             raise KeySetUnavailable(f"key set URL unreachable ({type(exc).__name__})") from exc
         try:
             if resp.status_code != 200:
                 raise KeySetUnavailable(f"key set URL answered HTTP {resp.status_code}")
-            body = b""
-            for chunk in resp.iter_content(chunk_size=16384):
-                body += chunk
-                if len(body) > MAX_JWKS_BYTES:
-                    raise KeySetUnavailable("key set larger than the size cap")
-            return body
-        except requests.RequestException as exc:
+            if resp.headers.get("Content-Encoding", "identity").lower() != "identity":
+                raise KeySetUnavailable("key set sent compressed despite Accept-Encoding: identity")
+            return _read_until(resp, deadline)
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as exc:
             raise KeySetUnavailable(f"reading the key set failed ({type(exc).__name__})") from exc
         finally:
             resp.close()
+
+
+def _read_until(resp: requests.Response, deadline: float) -> bytes:
+    """The body, at most ``MAX_JWKS_BYTES``; abandoned once ``deadline`` (time.monotonic) has passed.
+
+    ``read1`` returns after one socket read (each bounded by the request timeout), so the deadline is
+    checked at least that often, whatever the server's pace.
+    """
+    body = bytearray()
+    while True:
+        if time.monotonic() > deadline:
+            raise KeySetUnavailable("key set URL too slow (fetch deadline passed)")
+        chunk = resp.raw.read1(16384, decode_content=False)
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > MAX_JWKS_BYTES:
+            raise KeySetUnavailable("key set larger than the size cap")
 
 
 def parse_jwks(raw: bytes) -> dict[str, dict[str, Any]]:

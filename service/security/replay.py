@@ -1,8 +1,9 @@
 """Replay protection: a ``jti`` is accepted once per issuer until its token expires.
 
-The cache lives in the process. Several gunicorn workers each keep their own, so a token replayed to
-another worker would be accepted there: run one worker with threads, use sticky routing, or put a
-shared store (Redis, PostgreSQL) behind the same ``seen_before`` interface. See docs/security.md.
+``ReplayCache`` lives in the process: a fast first check. gunicorn's worker processes each keep their own,
+so with authentication on it sits in front of a shared store in the service's database
+(``service/security/replay_store.py``, ``LayeredReplay``): a token replayed to another worker is refused there
+too. A store that cannot answer raises ``ReplayStoreError`` and the token is refused. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -11,6 +12,17 @@ import heapq
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class ReplayStoreError(Exception):
+    """The shared replay store could not answer; the message is safe to log (no token)."""
+
+
+class ReplayGuard(Protocol):
+    def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
+        """Record (iss, jti) until ``expires_at``; True if it was already recorded and has not expired."""
+        ...
 
 
 class ReplayCache:
@@ -43,3 +55,17 @@ class ReplayCache:
 
     def __len__(self) -> int:
         return len(self._expiry)
+
+
+class LayeredReplay:
+    """The in-process cache first (a replay to the same worker never reaches the database), then the
+    shared store, which alone decides for a jti this process has not seen. Store errors propagate."""
+
+    def __init__(self, local: ReplayCache, shared: ReplayGuard):
+        self.local = local
+        self.shared = shared
+
+    def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
+        if self.local.seen_before(iss, jti, expires_at):
+            return True
+        return self.shared.seen_before(iss, jti, expires_at)

@@ -11,6 +11,8 @@ Policy (docs/security.md):
 Matching compares scheme, host and port exactly and the path by whole segments, so an allowed
 ``https://ehr.example.org/fhir`` does not admit ``https://ehr.example.org.evil.com`` or ``…/fhir-admin``.
 Host names are not resolved here: outside dev mode the allowlist is the control.
+The allowlist is parsed once: ``validate_allowlist`` runs in ``create_app`` and a malformed entry stops
+start-up with a ``ConfigError`` naming it (rather than refusing every fhirServer with a misleading reason).
 The access token goes only to this server: the FHIR client refuses redirects and off-origin next links.
 """
 
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from functools import lru_cache
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from service.config import Settings
+from service.config import PREFIX, ConfigError, Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ALWAYS_REFUSED = (
@@ -55,10 +58,35 @@ def check_fhir_server(url: str, settings: Settings) -> None:
     if not settings.dev_mode and parts.scheme != "https":
         raise FhirServerRefused("fhirServer must use https")
     if settings.fhir_allowed_servers:
-        if not any(_matches(parts, _parse(allowed)) for allowed in settings.fhir_allowed_servers):
+        try:
+            allowlist = parsed_allowlist(settings.fhir_allowed_servers)
+        except ConfigError as exc:  # only when create_app's start-up check was bypassed
+            raise FhirServerRefused(f"the FHIR server allowlist is invalid: {exc}") from exc
+        if not any(_matches(parts, allowed) for allowed in allowlist):
             raise FhirServerRefused("fhirServer is not on the allowlist")
     elif not settings.dev_mode:
         raise FhirServerRefused("no FHIR server is allowed (set NMD_CDS_FHIR_ALLOWED_SERVERS)")
+
+
+def validate_allowlist(settings: Settings) -> None:
+    """Start-up check: raise ``ConfigError`` naming the first unusable ``fhir_allowed_servers`` entry."""
+    parsed_allowlist(settings.fhir_allowed_servers)
+
+
+@lru_cache(maxsize=8)
+def parsed_allowlist(servers: tuple[str, ...]) -> tuple[SplitResult, ...]:
+    """The allowlist entries parsed (cached: settings are immutable, so once per process in practice)."""
+    parsed = []
+    for entry in servers:
+        try:
+            parsed.append(_parse(entry))
+        except FhirServerRefused as exc:
+            reason = exc.reason.removeprefix("fhirServer ")
+            raise ConfigError(
+                f"{PREFIX}FHIR_ALLOWED_SERVERS: entry {entry!r} is not a usable FHIR base URL ({reason}); "
+                "expected e.g. https://ehr.example.org/fhir"
+            ) from exc
+    return tuple(parsed)
 
 
 def _parse(url: str) -> SplitResult:

@@ -23,6 +23,13 @@ def app_settings(tmp_path: Path, **changes) -> Settings:
     return base.with_(**changes)
 
 
+@pytest.fixture(autouse=True)
+def _relative_paths_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Authenticators built from default Settings keep their replay table in the relative sqlite_path
+    # (var/nmd-cds.sqlite3): make that land in the test's own folder, never in the working tree.
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def issuers_path(tmp_path: Path) -> Path:
     jwks = t.write_jwks(tmp_path / "jwks.json", t.key("ES256"), t.key("RS384"))

@@ -152,3 +152,26 @@ def test_a_body_within_the_limits_is_served(limited_client):
 def test_openapi_document_is_served(secure_client):
     doc = secure_client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1") and "/cds-services/{id}" in doc["paths"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Basic YTpi"},
+        {"Authorization": "Bearer not.a.jwt"},
+        {"Authorization": t.bearer(t.token(t.key("ES256"), aud=BASE + "/cds-services", exp=10**400))},
+    ],
+    ids=["no header", "basic", "garbage", "exp 10**400"],
+)
+def test_401_names_the_bearer_scheme_and_nothing_else(secure_client, headers):
+    resp = secure_client.get("/cds-services", headers=headers)
+    assert resp.status_code == 401
+    assert resp.headers.get("WWW-Authenticate") == "Bearer"
+    assert resp.get_json() == {"error": "unauthorized"}
+
+
+def test_other_errors_carry_no_www_authenticate(secure_client):
+    resp = secure_client.get("/no-such-path", headers=auth_header(aud=BASE + "/no-such-path"))
+    assert resp.status_code == 404
+    assert "WWW-Authenticate" not in resp.headers

@@ -281,3 +281,23 @@ def test_sandbox_tokens_are_checked_against_the_bundled_key_set_without_network(
     header = {"jku": "https://sandbox.cds-hooks.org/.well-known/jwks.json"}
     assert "signature" in reason_of(auth, t.bearer(t.token(forged, header, iss=SANDBOX_ISSUER)))
     assert len(responses.calls) == 0
+
+
+NOW_S = t.claims()["iat"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 10**400},  # float(10**400) overflows
+        {"iat": NOW_S - 10, "exp": 10**400},
+        {"exp": float("inf")},  # serialised as Infinity; PyJWT's int() overflows
+        {"iat": float("-inf")},
+        {"nbf": float("inf")},
+        {"exp": float("nan")},
+    ],
+    ids=["exp 10**400", "exp 10**400 with past iat", "exp inf", "iat -inf", "nbf inf", "exp nan"],
+)
+def test_out_of_range_time_claims_of_a_trusted_issuer_are_401_not_500(auth, claims):
+    # Signed by a trusted key: the token gets past the signature to the time checks.
+    reason_of(auth, t.bearer(t.token(t.key("ES256"), **claims)))

@@ -9,10 +9,12 @@ import uuid
 import pytest
 import responses
 
+from service.app import create_app
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.errors import DataUnavailable
+from service.security import ssrf
 from service.security.ssrf import FhirServerRefused, check_fhir_server
 from tests.security.local_server import fhir_server
 
@@ -194,3 +196,37 @@ def test_allowed_server_is_read_with_the_token():
         data = resolve_prefetch(hook_request(ehr.base, {"obs": None}), TEMPLATES, settings)
         assert data.fetched == ("patient",)
         assert ehr.requests == [("/fhir/Patient/p1", f"Bearer {TOKEN}")]
+
+
+@pytest.mark.parametrize(
+    "entries, bad",
+    [
+        ("ehr1.example.org/fhir,https://ehr2.example.org/fhir", "ehr1.example.org/fhir"),
+        ("https://ehr1.example.org/fhir,ftp://ehr2.example.org/fhir", "ftp://ehr2.example.org/fhir"),
+        ("https://ehr1.example.org:99999/fhir", "https://ehr1.example.org:99999/fhir"),
+        ("https://user@ehr1.example.org/fhir", "https://user@ehr1.example.org/fhir"),
+        ("https://ehr1.example.org/fhir?x=1", "https://ehr1.example.org/fhir?x=1"),
+        ("https://", "https://"),
+    ],
+)
+def test_malformed_allowlist_entry_refuses_start_up_naming_it(tmp_path, entries, bad):
+    settings = Settings.from_env(
+        {"NMD_CDS_FHIR_ALLOWED_SERVERS": entries},
+        sqlite_path=str(tmp_path / "db.sqlite3"),
+        auth=False,
+        patient_hash_secret="x",
+    )
+    with pytest.raises(ConfigError) as info:
+        create_app(settings)
+    assert repr(bad) in str(info.value) and "NMD_CDS_FHIR_ALLOWED_SERVERS" in str(info.value)
+
+
+def test_well_formed_allowlist_starts_and_is_parsed_once(tmp_path, monkeypatch):
+    entries = ("https://ehr1.example.org/fhir", "https://ehr2.example.org:8443/fhir/R4")
+    settings = Settings(fhir_allowed_servers=entries, sqlite_path=str(tmp_path / "db.sqlite3"), auth=False)
+    create_app(settings)
+    parses = []
+    monkeypatch.setattr(ssrf, "_parse", lambda url, real=ssrf._parse: parses.append(url) or real(url))
+    for _ in range(3):
+        check_fhir_server("https://ehr2.example.org:8443/fhir/R4/Patient", settings)
+    assert parses == ["https://ehr2.example.org:8443/fhir/R4/Patient"] * 3  # the request URL only
