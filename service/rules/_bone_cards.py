@@ -11,7 +11,7 @@ from typing import Any
 from service.fhir.codes import SUGGESTION_ALT_CODES, SUGGESTION_CODES
 from service.fhir.summary import ActionKind, Order
 from service.rules._bone_data import th
-from service.rules.citations import Citation
+from service.rules.citations import SEED_REVIEW_2026, Citation
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, SuggestedResource, Topic
 
 OPEN = frozenset({"active", "on-hold", "draft"})
@@ -192,3 +192,45 @@ def merge(findings: Sequence[Finding]) -> list[Finding]:
             )
         )
     return out
+
+
+_ORDER_WINDOW = {
+    ActionKind.SPINE_IMAGING: "order_window_spine_days",
+    ActionKind.BONE_SPECIALIST_REFERRAL: "order_window_referral_days",
+}
+
+
+def action_finding(
+    ctx: RuleContext,
+    rule_ids: Sequence[str],
+    topic: Topic,
+    action: ActionKind,
+    indicator: Indicator,
+    summary: str,
+    reason: str,
+    evidence: Iterable[Evidence],
+    *,
+    key: str,
+    keys: Sequence[str],
+    cites: Sequence[Citation],
+    since: date | None = None,
+) -> Finding | None:
+    """A finding that asks for ``action`` (spine imaging or a bone-health referral), or None when that
+    was already ordered or done inside its window (§2.H). Adds the seed review and the suggestion."""
+    if already_actioned(ctx, action, since):
+        return None
+    suggest = spine_suggestions if action is ActionKind.SPINE_IMAGING else referral_suggestion
+    return finding(
+        ctx,
+        rule_ids,
+        topic,
+        indicator,
+        summary,
+        reason,
+        evidence,
+        action=action,
+        key=key,
+        keys=(*keys, _ORDER_WINDOW[action]),
+        cites=(SEED_REVIEW_2026, *cites),
+        suggestions=suggest(summary),
+    )

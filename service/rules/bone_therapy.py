@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from service.fhir.summary import ActionKind, Concept, Fracture, FractureKind
 from service.rules import citations as cite
-from service.rules._bone_cards import already_actioned, finding, referral_suggestion
+from service.rules._bone_cards import action_finding, finding
 from service.rules._bone_data import (
     active_therapy,
     age_now,
@@ -57,26 +57,24 @@ def _card(
     cites: tuple,
     since=None,
 ) -> Finding | None:
-    if already_actioned(ctx, ActionKind.BONE_SPECIALIST_REFERRAL, since):
-        return None
     ped = paediatric_osteoporosis(ctx, r)
     if ped:
         ids, reason = (*ids, "BMD-02"), f"{reason} Classification: {ped}."
     if not medications_known(ctx):
         reason += " Medication data were not available: check for current bone-targeted therapy."
-    return finding(
+    return action_finding(
         ctx,
         ids,
         Topic.BONE_THERAPY,
+        ActionKind.BONE_SPECIALIST_REFERRAL,
         ind,
         summary,
         reason + (CHILD_NOTE if is_child(ctx) else ""),
         ev,
-        action=ActionKind.BONE_SPECIALIST_REFERRAL,
         key=key,
-        keys=(*keys, "order_window_referral_days"),
-        cites=(cite.SEED_REVIEW_2026, *cites),
-        suggestions=referral_suggestion(summary),
+        keys=keys,
+        cites=cites,
+        since=since,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import date
 
 from service.fhir.summary import ActionKind, Concept, Measurement, Site, SpineImaging, Symptom
 from service.rules import citations as cite
-from service.rules._bone_cards import already_actioned, finding, spine_suggestions
+from service.rules._bone_cards import action_finding
 from service.rules._bone_data import (
     active_therapy,
     chronic_gc,
@@ -69,22 +69,22 @@ def _card(
     cites: tuple,
     since: date | None = None,
 ) -> Iterator[Finding]:
-    if already_actioned(ctx, ActionKind.SPINE_IMAGING, since):
-        return
-    yield finding(
+    found = action_finding(
         ctx,
         (rid,),
         Topic.SPINE_IMAGING,
+        ActionKind.SPINE_IMAGING,
         ind,
         summary,
         reason,
         ev,
-        action=ActionKind.SPINE_IMAGING,
         key=key,
-        keys=keys + ("order_window_spine_days",),
-        cites=(cite.SEED_REVIEW_2026, *cites),
-        suggestions=spine_suggestions(summary),
+        keys=keys,
+        cites=cites,
+        since=since,
     )
+    if found:
+        yield found
 
 
 def si_glucocorticoid(ctx: RuleContext) -> Iterator[Finding]:

@@ -22,11 +22,11 @@ from service.fhir.summary import (
 )
 from service.rules import citations as cite
 from service.rules._bone_cards import (
+    action_finding,
     already_actioned,
     dxa_sites,
     dxa_suggestion,
     finding,
-    referral_suggestion,
 )
 from service.rules._bone_data import (
     DAYS_PER_MONTH,
@@ -63,22 +63,22 @@ def _review(
     cites: tuple,
     since: date | None = None,
 ) -> Iterator[Finding]:
-    if already_actioned(ctx, ActionKind.BONE_SPECIALIST_REFERRAL, since):
-        return
-    yield finding(
+    found = action_finding(
         ctx,
         (rid,),
         Topic.BONE_THERAPY_REVIEW,
+        ActionKind.BONE_SPECIALIST_REFERRAL,
         ind,
         summary,
         reason,
         ev,
-        action=ActionKind.BONE_SPECIALIST_REFERRAL,
         key=key,
-        keys=(*keys, "order_window_referral_days"),
-        cites=(cite.SEED_REVIEW_2026, *cites),
-        suggestions=referral_suggestion(summary),
+        keys=keys,
+        cites=cites,
+        since=since,
     )
+    if found:
+        yield found
 
 
 def _is_new(ctx: RuleContext, f: Fracture) -> bool:
