@@ -12,7 +12,6 @@ it ends with the transaction) and a 2 s connect timeout — psycopg's floor, it 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +31,7 @@ QUICK_STATEMENT_TIMEOUT_MS = 250  # the card path: a CDS call has a ~500 ms budg
 class PostgresStore(SqlStore):
     dialect = "postgres"
     placeholder = "%s"
+    driver_errors = (psycopg.Error,)
 
     def __init__(
         self,
@@ -49,9 +49,6 @@ class PostgresStore(SqlStore):
         self.schema = schema
         self.connect_timeout_s = connect_timeout_s
         self.statement_timeout_ms = statement_timeout_ms
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
 
     def _connect(self, quick: bool = False) -> psycopg.Connection[Any]:
         conn = getattr(self._local, "conn", None)
@@ -63,19 +60,8 @@ class PostgresStore(SqlStore):
             conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         if self.statement_timeout_ms:
             conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.statement_timeout_ms)))
-        self._local.conn, self._local.pid = conn, os.getpid()
-        with self._lock:
-            self._all.append(conn)
+        self._register(conn)
         return conn
-
-    def _drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None and self._local.pid == os.getpid():
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
 
     @contextmanager
     def _tx(self, write: bool = True, quick: bool = False) -> Iterator[Any]:
@@ -116,13 +102,3 @@ class PostgresStore(SqlStore):
         conn = self._connect()
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
         self._ready = False
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
-        self._local = threading.local()

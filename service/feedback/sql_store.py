@@ -9,6 +9,8 @@ the CLI wait the long timeouts because their callers are told the outcome.
 
 from __future__ import annotations
 
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -37,13 +39,46 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 class SqlStore(ABC):
-    """Everything but connections: the SQL is written once with ``?`` placeholders."""
+    """Everything but opening connections: the SQL is written once with ``?`` placeholders, and the
+    per-thread connection bookkeeping (one per thread and process, closed together) is shared."""
 
     dialect = ""
     placeholder = "?"
+    driver_errors: tuple[type[Exception], ...] = ()  # what the driver raises on close
 
     def __init__(self) -> None:
         self._ready = False
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _register(self, conn: Any, **state: Any) -> None:
+        """Make ``conn`` this thread's connection (with per-connection ``state``) and remember it."""
+        self._local.conn, self._local.pid = conn, os.getpid()
+        for key, value in state.items():
+            setattr(self._local, key, value)
+        with self._lock:
+            self._all.append(conn)
+
+    def _drop(self) -> None:
+        """Forget this thread's connection; close it unless it was inherited across a fork."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.pid == os.getpid():
+            try:
+                conn.close()
+            except self.driver_errors:
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except self.driver_errors:
+                pass
+        self._local = threading.local()
 
     @abstractmethod
     def _tx(self, write: bool = True, quick: bool = False) -> AbstractContextManager[Any]:

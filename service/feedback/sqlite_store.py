@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ QUICK_BUSY_TIMEOUT_MS = 250  # the card path: a locked store must not eat the CD
 class SqliteStore(SqlStore):
     dialect = "sqlite"
     placeholder = "?"
+    driver_errors = (sqlite3.Error,)
 
     def __init__(
         self,
@@ -41,9 +41,6 @@ class SqliteStore(SqlStore):
         if str(path) == ":memory:":
             raise ValueError("the feedback store needs a file (each thread has its own connection)")
         self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
 
     def _connect(self, busy_ms: int | None = None) -> sqlite3.Connection:
         """This thread's connection, its busy timeout set to ``busy_ms`` (default: the long one)."""
@@ -63,19 +60,8 @@ class SqliteStore(SqlStore):
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._local.conn, self._local.pid, self._local.busy_ms = conn, os.getpid(), busy_ms
-        with self._lock:
-            self._all.append(conn)
+        self._register(conn, busy_ms=busy_ms)
         return conn
-
-    def _drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
 
     @contextmanager
     def _tx(self, write: bool = True, quick: bool = False) -> Iterator[Any]:
@@ -119,13 +105,3 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             self._drop()
             raise StoreError(f"SQLite store failed: {exc}") from exc
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-        self._local = threading.local()

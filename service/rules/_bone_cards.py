@@ -4,7 +4,7 @@ threshold source notes, and merging findings that ask for the same action into o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -234,3 +234,28 @@ def action_finding(
         cites=(SEED_REVIEW_2026, *cites),
         suggestions=suggest(summary),
     )
+
+
+def action_card(topic: Topic, action: ActionKind) -> Callable[..., Iterator[Finding]]:
+    """A rule-family helper: ``card(ctx, rule_id, indicator, summary, reason, evidence, key, keys, cites,
+    since=None)`` yields the finding asking for ``action`` under ``topic``, unless already actioned."""
+
+    def card(
+        ctx: RuleContext,
+        rid: str,
+        ind: Indicator,
+        summary: str,
+        reason: str,
+        ev: list[Evidence],
+        key: str,
+        keys: tuple[str, ...],
+        cites: tuple[Citation, ...],
+        since: date | None = None,
+    ) -> Iterator[Finding]:
+        found = action_finding(
+            ctx, (rid,), topic, action, ind, summary, reason, ev, key=key, keys=keys, cites=cites, since=since
+        )
+        if found:
+            yield found
+
+    return card

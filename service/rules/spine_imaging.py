@@ -12,7 +12,7 @@ from datetime import date
 
 from service.fhir.summary import ActionKind, Concept, Measurement, Site, SpineImaging, Symptom
 from service.rules import citations as cite
-from service.rules._bone_cards import action_finding
+from service.rules._bone_cards import action_card
 from service.rules._bone_data import (
     active_therapy,
     chronic_gc,
@@ -57,34 +57,7 @@ def imaging_evidence(i: SpineImaging | None) -> Evidence:
     return Evidence("Last adequate spine imaging", i.kind.replace("_", " "), i.when, i.source)
 
 
-def _card(
-    ctx: RuleContext,
-    rid: str,
-    ind: Indicator,
-    summary: str,
-    reason: str,
-    ev: list[Evidence],
-    key: str,
-    keys: tuple[str, ...],
-    cites: tuple,
-    since: date | None = None,
-) -> Iterator[Finding]:
-    found = action_finding(
-        ctx,
-        (rid,),
-        Topic.SPINE_IMAGING,
-        ActionKind.SPINE_IMAGING,
-        ind,
-        summary,
-        reason,
-        ev,
-        key=key,
-        keys=keys,
-        cites=cites,
-        since=since,
-    )
-    if found:
-        yield found
+_card = action_card(Topic.SPINE_IMAGING, ActionKind.SPINE_IMAGING)
 
 
 def si_glucocorticoid(ctx: RuleContext) -> Iterator[Finding]:

@@ -9,7 +9,7 @@ risk factors returning after a stop call for re-evaluation.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 from service.fhir.summary import (
     ActionKind,
@@ -22,7 +22,7 @@ from service.fhir.summary import (
 )
 from service.rules import citations as cite
 from service.rules._bone_cards import (
-    action_finding,
+    action_card,
     already_actioned,
     dxa_sites,
     dxa_suggestion,
@@ -50,35 +50,7 @@ from service.rules._bone_risk import risk
 from service.rules._bone_trend import changes, declines, threshold_keys
 from service.rules.core import Evidence, Finding, Indicator, RuleContext, Topic
 
-
-def _review(
-    ctx: RuleContext,
-    rid: str,
-    ind: Indicator,
-    summary: str,
-    reason: str,
-    ev: list[Evidence],
-    key: str,
-    keys: tuple[str, ...],
-    cites: tuple,
-    since: date | None = None,
-) -> Iterator[Finding]:
-    found = action_finding(
-        ctx,
-        (rid,),
-        Topic.BONE_THERAPY_REVIEW,
-        ActionKind.BONE_SPECIALIST_REFERRAL,
-        ind,
-        summary,
-        reason,
-        ev,
-        key=key,
-        keys=keys,
-        cites=cites,
-        since=since,
-    )
-    if found:
-        yield found
+_review = action_card(Topic.BONE_THERAPY_REVIEW, ActionKind.BONE_SPECIALIST_REFERRAL)
 
 
 def _is_new(ctx: RuleContext, f: Fracture) -> bool:
