@@ -1,26 +1,96 @@
-"""Which rule families run for a patient-view call, in one place."""
+"""The rules that run for a patient-view call, in order, behind the one population gate.
+
+Order matters only for merging: the first signal of the strongest indicator leads a card, so specific
+triggers (symptoms, falling or low BMD, a new fracture) come before routine surveillance.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from service.rules.bone import evaluate_bone
-from service.rules.core import Finding, RuleContext
-from service.rules.nutrition import evaluate_nutrition
-from service.rules.respiratory import evaluate_respiratory
+from service.knowledge.model import Catalogue
+from service.rules import bone, nutrition, respiratory  # noqa: F401  (importing declares the rules)
+from service.rules.actions import action_of, already_actioned, merge
+from service.rules.core import DECLARED, Finding, RuleContext, Signal, Skip
 
-FAMILIES: tuple[Callable[[RuleContext], list[Finding]], ...] = (
-    evaluate_bone,
-    evaluate_nutrition,
-    evaluate_respiratory,
-)
+ORDER: tuple[str, ...] = (
+    # bone: spine imaging (specific triggers first), bone density, therapy, monitoring, vitamin D
+    "SI-05", "SI-04", "BMD-05", "SI-06", "SI-07", "SI-01", "SI-02", "SI-03", "SI-08",
+    "BMD-03", "BMD-04", "BMD-06", "BMD-07",
+    "BT-01", "BT-01b", "BT-02", "BT-03", "BT-04", "BT-06", "BT-07",
+    "MON-01", "MON-02", "MON-03", "MON-05", "MON-04", "MON-06",
+    "VD-01", "VD-02", "VD-04", "VD-03",
+    # nutrition: adult weight loss, BMI, children, over-nutrition, gastrostomy window
+    "NUT-01", "NUT-02", "NUT-03", "NUT-04", "NUT-05", "NUT-06", "NUT-07", "NUT-08", "NUT-09",
+    # respiratory
+    "RESP-01", "RESP-04", "RESP-02", "RESP-03",
+)  # fmt: skip
 
 
-def evaluate(ctx: RuleContext) -> list[Finding]:
-    """Every finding of every family; a patient outside the population gate gets none (§1.1)."""
-    if not ctx.summary.in_scope or ctx.summary.deceased:
-        return []
-    findings: list[Finding] = []
-    for family in FAMILIES:
-        findings.extend(family(ctx))
-    return findings
+class RegistryError(ValueError):
+    """The declared rules and the catalogue disagree (a start-up error)."""
+
+
+def check(catalogue: Catalogue) -> None:
+    """Every rule with a card is declared and ordered once; every declared rule is catalogued."""
+    problems = [f"{rid}: declared but not in the catalogue" for rid in DECLARED if rid not in catalogue]
+    problems += [f"{rid}: in ORDER but not declared" for rid in ORDER if rid not in DECLARED]
+    problems += [
+        f"{e.id}: in the catalogue with indicators but not declared"
+        for e in catalogue
+        if e.fires and e.id not in DECLARED
+    ]
+    problems += [f"{rid}: declared but not in ORDER" for rid in DECLARED if rid not in ORDER]
+    if len(set(ORDER)) != len(ORDER):
+        problems.append("ORDER lists a rule twice")
+    if problems:
+        raise RegistryError("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the rules made of one patient: the cards' findings, and each rule's outcome (explain)."""
+
+    findings: list[Finding]
+    outcomes: dict[str, tuple[Signal, ...] | Skip]
+
+
+def gate(ctx: RuleContext) -> Skip | None:
+    """The population gate: an active neuromuscular diagnosis, and the patient is alive."""
+    s = ctx.summary
+    if s.deceased:
+        return Skip("gate", "patient is deceased")
+    if not s.in_scope:
+        return Skip("gate", "no active neuromuscular diagnosis in scope")
+    return None
+
+
+def evaluate(ctx: RuleContext, only: Sequence[str] | None = None) -> Evaluation:
+    """Run every rule (or ``only`` these ids), drop what was already actioned, merge into findings."""
+    ids = ORDER if only is None else [r for r in ORDER if r in only]
+    closed = gate(ctx)
+    if closed is not None:
+        return Evaluation([], {rid: closed for rid in ids})
+    outcomes: dict[str, tuple[Signal, ...] | Skip] = {}
+    fired: list[Signal] = []
+    catalogue = ctx.knowledge.catalogue
+    for rid in ids:
+        out = DECLARED[rid].check(ctx)
+        if isinstance(out, Skip):
+            outcomes[rid] = out
+            continue
+        signals = (out,) if isinstance(out, Signal) else tuple(out)
+        signals = tuple(replace(s, rule=rid) for s in signals)
+        action = action_of(signals[0], catalogue) if signals else None
+        done = already_actioned(ctx, action, signals[0].since) if action else None
+        if done is not None:
+            when = f" on {done.when}" if done.when else ""
+            outcomes[rid] = Skip("actioned", f"already ordered or done{when} ({done.source})")
+            continue
+        if not signals:
+            outcomes[rid] = Skip.na("nothing to report")
+            continue
+        outcomes[rid] = signals
+        fired.extend(signals)
+    return Evaluation(merge(ctx, fired), outcomes)

@@ -1,0 +1,126 @@
+"""One place for each idea every rule family shares: whether an action was already taken, the
+suggested order a card carries, and the merge of signals that ask for the same thing into one card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from service.fhir.summary import Order as OrderFact
+from service.knowledge.concepts import ActionKind, Indicator
+from service.knowledge.model import Catalogue, Citation
+from service.rules.core import Evidence, Finding, Order, RuleContext, Signal, SuggestedResource
+
+OPEN = frozenset({"active", "on-hold", "draft", "in-progress", "preparation"})
+DONE = frozenset({"completed"})  # revoked, entered-in-error, not-done, unknown: no action taken
+
+
+def already_actioned(ctx: RuleContext, action: ActionKind, since: Any = None) -> OrderFact | None:
+    """An open or completed order (or a done procedure) for ``action`` dated within the action's
+    window — or an undated open order — and, with ``since``, dated on or after it. The same for every
+    rule family: an open order older than the window no longer suppresses (orders go stale)."""
+    window = ctx.t.actions.window(action)
+    for o in ctx.summary.orders_for(action):
+        if o.status not in OPEN | DONE:
+            continue
+        if o.when is None:
+            if o.status in OPEN and since is None:
+                return o
+            continue
+        if (ctx.today - o.when).days > window or (since is not None and o.when < since):
+            continue
+        return o
+    return None
+
+
+def suggestions(ctx: RuleContext, action: ActionKind, reason: str, order: Order) -> tuple[SuggestedResource, ...]:
+    """The draft ServiceRequests (intent proposal) a card suggests for ``action``; the card builder
+    adds the subject. The first is the recommended one."""
+    out = []
+    for s in ctx.knowledge.actions[action].suggestions:
+        res: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "status": "draft",
+            "intent": "proposal",
+            "code": {"coding": [{"system": s.system, "code": s.code, "display": s.display}], "text": s.text},
+            "reasonCode": [{"text": reason[:250]}],
+        }
+        if order.body_sites:
+            res["bodySite"] = [{"text": site} for site in order.body_sites]
+        if order.occurrence:
+            res["occurrenceDateTime"] = order.occurrence.isoformat()
+        out.append(SuggestedResource(s.label, res, action))
+    return tuple(out)
+
+
+def action_of(signal: Signal, catalogue: Catalogue) -> ActionKind | None:
+    """The action a signal asks for: its own, or its rule's in the catalogue."""
+    if signal.action is True:
+        return catalogue[signal.rule].action
+    return signal.action if isinstance(signal.action, ActionKind) else None
+
+
+def _unique(items: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def merge(ctx: RuleContext, signals: Sequence[Signal]) -> list[Finding]:
+    """One card per thing asked for: signals with the same action (or ``group``) merge, and a rule
+    that ``joins`` another (catalogue) rides on that rule's card when both fired. The first signal of
+    the strongest indicator, in rule order, leads the card."""
+    catalogue = ctx.knowledge.catalogue
+    fired = {s.rule for s in signals}
+    groups: dict[object, list[Signal]] = {}
+    joining: list[Signal] = []
+    for i, s in enumerate(signals):
+        if catalogue[s.rule].joins in fired:
+            joining.append(s)
+            continue
+        key = s.group or action_of(s, catalogue) or i
+        groups.setdefault(key, []).append(s)
+    for s in joining:
+        target = catalogue[s.rule].joins
+        next(g for g in groups.values() if any(t.rule == target for t in g)).append(s)
+    return [_finding(ctx, group) for group in groups.values()]
+
+
+def _finding(ctx: RuleContext, group: list[Signal]) -> Finding:
+    catalogue = ctx.knowledge.catalogue
+    lead = max(group, key=lambda s: _rank(s))  # max keeps the first of equals: rule order decides ties
+    rest = [lead, *(s for s in group if s is not lead)]
+    entry = catalogue[lead.rule]
+    action = action_of(lead, catalogue)
+    citations: list[Citation] = []
+    for s in rest:
+        citations += catalogue[s.rule].citations
+    recalled = any(ctx.knowledge.specs[k].recalled for s in rest for k in catalogue[s.rule].thresholds)
+    return Finding(
+        rule_ids=_unique([r for s in rest for r in (s.rule, *s.also)]),
+        topic=entry.topic,
+        indicator=_indicator(lead),
+        summary=lead.summary,
+        reasons=_unique([s.reason for s in rest]),
+        evidence=_unique([e for s in rest for e in s.evidence]),
+        citations=_unique(citations),
+        action=action,
+        suggestions=suggestions(ctx, action, lead.summary, lead.order) if action else (),
+        notes=_unique([n for s in rest for n in s.notes]),
+        evidence_key="|".join(sorted(_unique([s.key for s in rest]))),
+        recalled=recalled,
+    )
+
+
+def _indicator(s: Signal) -> Indicator:
+    """Preliminary results never make a card critical."""
+    if s.preliminary and s.indicator is Indicator.CRITICAL:
+        return Indicator.WARNING
+    return s.indicator
+
+
+def _rank(s: Signal) -> int:
+    return _indicator(s).rank
+
+
+def evidence_rows(*rows: Evidence | None) -> tuple[Evidence, ...]:
+    return tuple(r for r in rows if r is not None)
