@@ -32,7 +32,7 @@ class ActionSpec:
     suggestions: tuple[Suggestion, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: caches may key on the loaded knowledge
 class Knowledge:
     citations: Mapping[str, Citation]
     specs: Mapping[str, ThresholdSpec]  # every threshold with all its dated values
