@@ -1,9 +1,11 @@
-"""Findings become CDS Hooks cards here, and only here.
+"""Findings become CDS Hooks cards here, and only here — written for a five-second read.
 
-Every card gets a uuid, a summary < 140 characters, the indicator, a source naming the guideline
-with its URL and a topic Coding in the project's CodeSystem, a Markdown detail listing the evidence
-(values, units, dates), the rules and citations, suggestions carrying FHIR R4 resources that
-validate, and override reasons. Optional fields without a value are omitted, never null or empty.
+A card has a summary (< 140 characters, with the decisive number), one or two sentences of reasoning,
+an evidence table (what, value with unit, date; one row per fact), at most one note, one line with at
+most two sources that fit the patient's disorder, the [R] flag as one short phrase when a recalled
+figure decided it, a link to its rule's page in the catalogue (thresholds, full citations and logic live
+there), suggestions carrying FHIR R4 resources that validate, and override reasons. Optional fields
+without a value are omitted, never null or empty.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from service.fhir.validation import resource_problem
-from service.rules.core import TOPIC_DISPLAY, TOPIC_SYSTEM, Finding
-from service.rules.thresholds import RECALLED_MARK
+from service.knowledge import Knowledge
+from service.rules.core import Finding
 
 log = logging.getLogger("nmd_cds.cards")
 
+# The project's own CodeSystems (card.source.topic, overrideReasons).
+TOPIC_SYSTEM = "https://nmd-cds.example.org/fhir/CodeSystem/card-topic"
 OVERRIDE_REASON_SYSTEM = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"
 OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
     {"system": OVERRIDE_REASON_SYSTEM, "code": "already-done-elsewhere", "display": "Already done elsewhere"},
@@ -27,6 +31,9 @@ OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
     {"system": OVERRIDE_REASON_SYSTEM, "code": "palliative-focus", "display": "Palliative focus of care"},
 )
 SOURCE_LABEL = "NMD bone health CDS"
+MAX_SOURCES = 2
+RECALLED_PHRASE = "Uses a recalled threshold [R]: review locally."
+OVERRIDDEN_PHRASE = "Uses a threshold set by this site."
 
 
 def _md(text: str) -> str:
@@ -34,17 +41,18 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def detail_markdown(finding: Finding, dropped_note: str | None) -> str:
-    lines = [finding.reasoning.strip(), "", "**Evidence**", "", "| What | Value | Date |", "|---|---|---|"]
-    for ev in finding.evidence:
-        when = ev.when.isoformat() if ev.when else "—"
-        lines.append(f"| {_md(ev.label)} | {_md(ev.value)} | {when} |")
-    lines += ["", f"**Rule{'s' if len(finding.rule_ids) > 1 else ''}:** {', '.join(finding.rule_ids)}", ""]
-    lines.append("**Sources:** " + "; ".join(f"[{_md(c.label)}]({c.url})" for c in finding.citations))
-    for note in finding.notes:
-        lines += ["", f"_Note:_ {_md(note)}"]
-    if dropped_note:
-        lines += ["", f"_Data not used:_ {_md(dropped_note)}"]
+def detail_markdown(finding: Finding) -> str:
+    lines = [_md(finding.reasoning), ""]
+    if finding.evidence:
+        lines += ["| What | Value | Date |", "|---|---|---|"]
+        for ev in finding.evidence:
+            lines.append(f"| {_md(ev.label)} | {_md(ev.value)} | {ev.when.isoformat() if ev.when else '—'} |")
+        lines.append("")
+    if finding.notes:
+        lines += [f"_Note:_ {_md(' '.join(finding.notes))}", ""]
+    sources = "; ".join(f"[{_md(c.label)}]({c.url})" for c in finding.citations[:MAX_SOURCES])
+    flags = [p for p, on in ((RECALLED_PHRASE, finding.recalled), (OVERRIDDEN_PHRASE, finding.overridden)) if on]
+    lines.append(f"Sources: {sources}" + (f" · {' '.join(flags)}" if flags else ""))
     return "\n".join(lines)
 
 
@@ -59,44 +67,47 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
             )
         problem = resource_problem(resource)
         if problem:  # a rule bug: never send an invalid resource to an EHR
-            log.error(
-                "invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem}
-            )
+            log.error("invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem})
             continue
         out.append(
             {
                 "label": s.label,
                 "uuid": str(uuid.uuid4()),
-                "isRecommended": True,
+                "isRecommended": not out,
                 "actions": [{"type": "create", "description": s.label, "resource": resource}],
             }
         )
-    if len(out) > 1:
-        for extra in out[1:]:
-            extra["isRecommended"] = False
     return out
 
 
-def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None) -> dict[str, Any]:
-    first = finding.citations[0]
-    label = f"{SOURCE_LABEL}: {first.label}"
-    if any(RECALLED_MARK in note for note in finding.notes):
-        label += " – uses recalled thresholds [R], review locally"
+def rule_link(knowledge: Knowledge, rule_id: str, base_url: str) -> dict[str, str]:
+    """The card's link to its rule's page in the published catalogue (absolute URL)."""
+    entry = knowledge.catalogue[rule_id]
+    return {
+        "label": f"Rule {rule_id}: {entry.title}",
+        "url": f"{base_url.rstrip('/')}/knowledge/rules/{rule_id}",
+        "type": "absolute",
+    }
+
+
+def card_from(finding: Finding, patient_id: str, knowledge: Knowledge, base_url: str) -> dict[str, Any]:
+    lead = finding.citations[0]
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": finding.summary,
         "indicator": finding.indicator.value,
-        "detail": detail_markdown(finding, dropped_note),
+        "detail": detail_markdown(finding),
         "source": {
-            "label": label,
-            "url": first.url,
+            "label": f"{SOURCE_LABEL}: {lead.label}",
+            "url": lead.url,
             "topic": {
                 "system": TOPIC_SYSTEM,
                 "code": finding.topic.value,
-                "display": TOPIC_DISPLAY[finding.topic],
+                "display": knowledge.catalogue.topic_display[finding.topic],
             },
         },
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
+        "links": [rule_link(knowledge, finding.rule_ids[0], base_url)],
     }
     suggestions = suggestions_for(finding, patient_id)
     if suggestions:
@@ -106,8 +117,8 @@ def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None
 
 
 def cards_from(
-    findings: Iterable[Finding], patient_id: str, dropped_note: str | None
+    findings: Iterable[Finding], patient_id: str, knowledge: Knowledge, base_url: str
 ) -> list[tuple[Finding, dict[str, Any]]]:
     """(finding, card) pairs, most urgent first."""
     ordered = sorted(findings, key=lambda f: (-f.indicator.rank, f.topic.value, f.rule_ids))
-    return [(f, card_from(f, patient_id, dropped_note)) for f in ordered]
+    return [(f, card_from(f, patient_id, knowledge, base_url)) for f in ordered]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,8 @@ from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import build_summary
+from service.knowledge import Knowledge, load_knowledge
+from service.rules import registry
 from service.rules.core import Finding, RuleContext
 from service.rules.registry import evaluate
 from service.rules.thresholds import Thresholds, load_thresholds
@@ -46,13 +47,16 @@ class Engine:
     """State built once at start-up: settings, thresholds (validated), optional card ledger."""
 
     settings: Settings
+    knowledge: Knowledge
     thresholds: Thresholds
     ledger: CardLedger | None = None
     services: dict[str, ServiceDefinition] = field(default_factory=lambda: dict(SERVICES))
 
     @classmethod
     def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
-        engine = cls(settings, load_thresholds(settings.thresholds_file or None), ledger)
+        knowledge = load_knowledge(settings.thresholds_file or None)
+        registry.check(knowledge.catalogue)
+        engine = cls(settings, knowledge, load_thresholds(settings.thresholds_file or None), ledger)
         engine.warm_up()
         return engine
 
@@ -60,7 +64,8 @@ class Engine:
         """Evaluate a synthetic chart once (no I/O, no log, no ledger) so the first real call is not slow."""
         today = self.today()
         summary = build_summary(synthetic_chart(today), today, self.thresholds, patient_id="warm-up")
-        cards_from(evaluate(RuleContext(summary, today, self.thresholds)), "warm-up", None)
+        findings = evaluate(RuleContext(summary, today, self.knowledge)).findings
+        cards_from(findings, "warm-up", self.knowledge, "http://warm-up")
 
     def today(self) -> date:
         return self.settings.today or datetime.now(UTC).date()
@@ -71,14 +76,15 @@ class Engine:
         except KeyError:
             raise NotFound(f"no CDS service '{service_id}'; see GET /cds-services for the list") from None
 
-    def handle_body(self, service_id: str, body: bytes) -> dict[str, Any]:
-        """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
+    def handle_body(self, service_id: str, body: bytes, base_url: str = "") -> dict[str, Any]:
+        """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers.
+        ``base_url`` is the service's public base URL (cards link to the rule catalogue there)."""
         service = self.service(service_id)
         with _cyclic_gc_paused():
             data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
-            return self.handle(service, data)
+            return self.handle(service, data, base_url)
 
-    def handle(self, service: ServiceDefinition, data: Any) -> dict[str, Any]:
+    def handle(self, service: ServiceDefinition, data: Any, base_url: str = "") -> dict[str, Any]:
         t0 = time.perf_counter()
         outcome = "error"
         extra: dict[str, Any] = {"service": service.id}
@@ -98,8 +104,9 @@ class Engine:
             if self.settings.include_cerebral_palsy:
                 summary = replace(summary, cerebral_palsy_in_scope=True)
             t_summary = time.perf_counter()
-            findings = evaluate(RuleContext(summary, today, self.thresholds))
-            issued = cards_from(findings, req.patient_id, _dropped_note(summary.dropped))
+            findings = evaluate(RuleContext(summary, today, self.knowledge)).findings
+            base = base_url or self.settings.base_url or "http://localhost"
+            issued = cards_from(findings, req.patient_id, self.knowledge, base)
             cards = [card for _, card in issued]
             if self.ledger is not None and issued:
                 cards = self.ledger.filter_and_record(
@@ -141,12 +148,3 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _dropped_note(dropped: tuple[Any, ...]) -> str | None:
-    if not dropped:
-        return None
-    reasons = Counter(d.reason for d in dropped)
-    top = ", ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))
-    more = "" if len(reasons) <= 5 else f", and {len(reasons) - 5} other reason(s)"
-    return f"{len(dropped)} resource(s) or value(s) were not used: {top}{more}."

@@ -25,6 +25,11 @@ def require_json() -> bytes:
     return request.get_data(cache=False)
 
 
+def public_base_url() -> str:
+    """The service's public base URL: the configured one, else the one this request came in on."""
+    return engine().settings.base_url or request.url_root
+
+
 @bp.get("/cds-services")
 def discovery() -> Response:
     return jsonify({"services": [s.discovery() for s in engine().services.values()]})
@@ -34,7 +39,7 @@ def discovery() -> Response:
 def call_service(service_id: str) -> Response:
     eng = engine()
     eng.service(service_id)  # 404 before 415 for an unknown service
-    return jsonify(eng.handle_body(service_id, require_json()))
+    return jsonify(eng.handle_body(service_id, require_json(), public_base_url()))
 
 
 @bp.get("/healthz")

@@ -260,6 +260,7 @@ def _catalogue(citations: Mapping[str, Citation], specs: Mapping[str, ThresholdS
             citations=_cites(r["cites"], citations, at),
             thresholds=tuple(r["thresholds"]),
             joins=r.get("joins"),
+            companion_of=tuple(r.get("companion_of", [])),
             citations_by_disorder={
                 d: _cites(ids, citations, f"{at}: cites_for/{d}") for d, ids in r.get("cites_for", {}).items()
             },
@@ -275,8 +276,9 @@ def _catalogue(citations: Mapping[str, Citation], specs: Mapping[str, ThresholdS
                 raise KnowledgeError(f"{at}: cites_for: {d!r} is not a disorder")
         rules[rid] = entry
     for entry in rules.values():
-        if entry.joins and entry.joins not in rules:
-            raise KnowledgeError(f"{where}: rules/{entry.id}: joins unknown rule {entry.joins}")
+        for other in (entry.joins, *entry.companion_of):
+            if other and other not in rules:
+                raise KnowledgeError(f"{where}: rules/{entry.id}: refers to unknown rule {other}")
     return Catalogue(rules, topics)
 
 

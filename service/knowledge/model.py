@@ -66,8 +66,7 @@ class Threshold(float):
     @property
     def number(self) -> str:
         """The exact value as written: "12", "-2.5", "1.1"."""
-        text = format(self.value, "f")
-        return text.replace("-", "−")
+        return format(self.value, "f")
 
     @property
     def text(self) -> str:
@@ -233,6 +232,7 @@ class RuleEntry:
     citations: tuple[Citation, ...]
     thresholds: tuple[str, ...]  # threshold keys the rule reads
     joins: str | None = None  # fold into the card of this rule when both fire
+    companion_of: tuple[str, ...] = ()  # shown only on the card of one of these rules, never alone
     citations_by_disorder: Mapping[str, tuple[Citation, ...]] = field(default_factory=dict)
 
     @property

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from service.fhir.summary import Order as OrderFact
-from service.knowledge.concepts import ActionKind, Indicator
+from service.knowledge.concepts import ActionKind
 from service.knowledge.model import Catalogue, Citation
 from service.rules.core import Evidence, Finding, Order, RuleContext, Signal, SuggestedResource
 
@@ -74,52 +74,55 @@ def merge(ctx: RuleContext, signals: Sequence[Signal]) -> list[Finding]:
     groups: dict[object, list[Signal]] = {}
     joining: list[Signal] = []
     for i, s in enumerate(signals):
-        if catalogue[s.rule].joins in fired:
+        entry = catalogue[s.rule]
+        if entry.joins in fired or fired.intersection(entry.companion_of):
             joining.append(s)
             continue
         key = s.group or action_of(s, catalogue) or i
         groups.setdefault(key, []).append(s)
     for s in joining:
-        target = catalogue[s.rule].joins
-        next(g for g in groups.values() if any(t.rule == target for t in g)).append(s)
+        entry = catalogue[s.rule]
+        targets = {entry.joins, *entry.companion_of}
+        next(g for g in groups.values() if any(t.rule in targets for t in g)).append(s)
     return [_finding(ctx, group) for group in groups.values()]
 
 
 def _finding(ctx: RuleContext, group: list[Signal]) -> Finding:
     catalogue = ctx.knowledge.catalogue
-    lead = max(group, key=lambda s: _rank(s))  # max keeps the first of equals: rule order decides ties
+    lead = max(group, key=lambda s: s.indicator.rank)  # max keeps the first of equals: rule order decides ties
     rest = [lead, *(s for s in group if s is not lead)]
     entry = catalogue[lead.rule]
     action = action_of(lead, catalogue)
-    citations: list[Citation] = []
-    for s in rest:
-        citations += catalogue[s.rule].citations
-    recalled = any(ctx.knowledge.specs[k].recalled for s in rest for k in catalogue[s.rule].thresholds)
+    used = [ctx.knowledge.specs[k].at(ctx.today) for s in rest for k in catalogue[s.rule].thresholds]
     return Finding(
         rule_ids=_unique([r for s in rest for r in (s.rule, *s.also)]),
         topic=entry.topic,
-        indicator=_indicator(lead),
+        indicator=lead.indicator,
         summary=lead.summary,
         reasons=_unique([s.reason for s in rest]),
         evidence=_unique([e for s in rest for e in s.evidence]),
-        citations=_unique(citations),
+        citations=_citations(ctx, rest),
         action=action,
         suggestions=suggestions(ctx, action, lead.summary, lead.order) if action else (),
         notes=_unique([n for s in rest for n in s.notes]),
         evidence_key="|".join(sorted(_unique([s.key for s in rest]))),
-        recalled=recalled,
+        recalled=any(t.recalled and not t.overridden for t in used),
+        overridden=any(t.overridden for t in used),
     )
 
 
-def _indicator(s: Signal) -> Indicator:
-    """Preliminary results never make a card critical."""
-    if s.preliminary and s.indicator is Indicator.CRITICAL:
-        return Indicator.WARNING
-    return s.indicator
-
-
-def _rank(s: Signal) -> int:
-    return _indicator(s).rank
+def _citations(ctx: RuleContext, signals: list[Signal]) -> tuple[Citation, ...]:
+    """Sources of the merged rules, those that fit the patient's disorder first (a card shows two)."""
+    disorders = {d.disorder.value for d in ctx.summary.diagnoses}
+    fitting: list[Citation] = []
+    general: list[Citation] = []
+    for s in signals:
+        entry = ctx.knowledge.catalogue[s.rule]
+        for d, cites in entry.citations_by_disorder.items():
+            if d in disorders:
+                fitting += cites
+        general += entry.citations
+    return _unique([*fitting, *general])
 
 
 def evidence_rows(*rows: Evidence | None) -> tuple[Evidence, ...]:

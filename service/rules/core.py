@@ -74,8 +74,8 @@ class Signal:
     rule: str = ""  # filled in by the registry from the declaration
 
     def __post_init__(self) -> None:
-        if len(self.summary) >= 140:
-            raise ValueError(f"summary of {self.rule or 'a rule'} is {len(self.summary)} chars (< 140)")
+        if len(self.summary) >= 140:  # a safety net: a long drug or site name must not break the card
+            object.__setattr__(self, "summary", self.summary[:137].rstrip() + "…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ class Finding:
     notes: tuple[str, ...]
     evidence_key: str
     recalled: bool = False  # a recalled [R] threshold decided it: the card says "review locally"
+    overridden: bool = False  # a threshold set by the site decided it
 
     @property
     def reasoning(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from service.knowledge.model import Catalogue
 from service.rules import bone, nutrition, respiratory  # noqa: F401  (importing declares the rules)
 from service.rules.actions import action_of, already_actioned, merge
+from service.knowledge.concepts import Indicator
 from service.rules.core import DECLARED, Finding, RuleContext, Signal, Skip
 
 ORDER: tuple[str, ...] = (
@@ -56,6 +57,13 @@ class Evaluation:
     outcomes: dict[str, tuple[Signal, ...] | Skip]
 
 
+def _declared(s: Signal, rid: str) -> Signal:
+    """The signal with its rule id; preliminary results never make it critical."""
+    if s.preliminary and s.indicator is Indicator.CRITICAL:
+        return replace(s, rule=rid, indicator=Indicator.WARNING)
+    return replace(s, rule=rid)
+
+
 def gate(ctx: RuleContext) -> Skip | None:
     """The population gate: an active neuromuscular diagnosis, and the patient is alive."""
     s = ctx.summary
@@ -80,17 +88,22 @@ def evaluate(ctx: RuleContext, only: Sequence[str] | None = None) -> Evaluation:
         if isinstance(out, Skip):
             outcomes[rid] = out
             continue
-        signals = (out,) if isinstance(out, Signal) else tuple(out)
-        signals = tuple(replace(s, rule=rid) for s in signals)
-        action = action_of(signals[0], catalogue) if signals else None
-        done = already_actioned(ctx, action, signals[0].since) if action else None
+        signals = tuple(_declared(s, rid) for s in ((out,) if isinstance(out, Signal) else out))
+        if not signals:
+            outcomes[rid] = Skip.na("nothing to report")
+            continue
+        action = action_of(signals[0], catalogue)
+        # a companion rides on its host's card, which was checked already
+        done = already_actioned(ctx, action, signals[0].since) if action and not catalogue[rid].companion_of else None
         if done is not None:
             when = f" on {done.when}" if done.when else ""
             outcomes[rid] = Skip("actioned", f"already ordered or done{when} ({done.source})")
             continue
-        if not signals:
-            outcomes[rid] = Skip.na("nothing to report")
-            continue
         outcomes[rid] = signals
         fired.extend(signals)
+    hosts = {s.rule for s in fired}
+    for rid in {s.rule for s in fired if catalogue[s.rule].companion_of}:
+        if not hosts.intersection(catalogue[rid].companion_of):
+            outcomes[rid] = Skip.na(f"shown only with {', '.join(catalogue[rid].companion_of)}")
+            fired = [s for s in fired if s.rule != rid]
     return Evaluation(merge(ctx, fired), outcomes)

@@ -26,12 +26,28 @@ from service.fhir.summary import (
     SpineImaging,
     Symptom,
 )
-from service.rules.bone import evaluate_bone
-from service.rules.core import Finding, RuleContext
-from service.rules.thresholds import load_thresholds
+from service.knowledge import default_knowledge, load_knowledge
+from service.rules.core import Finding, RuleContext, Signal
+from service.rules.registry import ORDER, evaluate
 
 TODAY = date(2026, 3, 2)
-THRESHOLDS = load_thresholds()
+BONE = tuple(r for r in ORDER if r.split("-")[0] in {"SI", "BMD", "BT", "MON", "VD"})
+# The rule groups the truth tables exercise, by the clinical question they answer.
+SI_GLUCOCORTICOID = ("SI-01", "SI-02")
+SI_OTHER_RISK = ("SI-03",)
+SI_FALLING_BMD = ("SI-04", "BMD-05")
+SI_SYMPTOMS = ("SI-05",)
+SI_LOW_BMD = ("SI-06",)
+SI_LONG_BONE = ("SI-07",)
+SI_ON_THERAPY = ("SI-08",)
+BMD_ONE_SITE = ("BMD-03",)
+BMD_DISCORDANCE = ("BMD-04",)
+BMD_SURVEILLANCE = ("BMD-06",)
+BMD_NOT_HEIGHT_ADJUSTED = ("BMD-07",)
+BONE_THERAPY = ("BT-01", "BT-01b", "BT-02", "BT-03", "BT-04", "BT-06", "BT-07")
+ON_THERAPY = ("MON-01", "MON-02", "MON-03", "MON-05")
+OFF_THERAPY = ("MON-04", "MON-06")
+VITAMIN_D = ("VD-01", "VD-02", "VD-04", "VD-03")
 _ids = itertools.count(1)
 
 
@@ -154,17 +170,29 @@ def symptom(s: Symptom, when: date | None) -> ClinicalFinding:
 def ctx(
     summary: PatientSummary, today: date = TODAY, overrides: dict | None = None, tmp: Path | None = None
 ) -> RuleContext:
-    th = THRESHOLDS
+    knowledge = default_knowledge()
     if overrides:
         assert tmp is not None
-        path = tmp / "thresholds.json"
+        path = tmp / "site.json"
         path.write_text(json.dumps({"thresholds": overrides}))
-        th = load_thresholds(path)
-    return RuleContext(summary, today, th)
+        knowledge = load_knowledge(path)
+    return RuleContext(summary, today, knowledge)
 
 
 def run(summary: PatientSummary, **kw) -> list[Finding]:
-    return evaluate_bone(ctx(summary, **kw))
+    """Every bone rule, merged into cards' findings."""
+    return evaluate(ctx(summary, **kw), BONE).findings
+
+
+def cards(rules: tuple[str, ...], summary: PatientSummary, **kw) -> list[Finding]:
+    """These rules only, merged into cards' findings."""
+    return evaluate(ctx(summary, **kw), rules).findings
+
+
+def signals(rules: tuple[str, ...], summary: PatientSummary, **kw) -> list[Signal]:
+    """What these rules concluded, before merging (after the already-actioned check)."""
+    outcomes = evaluate(ctx(summary, **kw), rules).outcomes
+    return [s for out in outcomes.values() if isinstance(out, tuple) for s in out]
 
 
 def with_rule(findings: list[Finding], rule_id: str) -> Finding | None:
@@ -177,6 +205,7 @@ def level(findings: list[Finding], rule_id: str) -> str | None:
     return f.indicator.value if f else None
 
 
-def fire(rule, summary: PatientSummary, **kw) -> dict[str, str]:
-    """Run one rule function (no merging): {rule_id: indicator} of what it fired."""
-    return {rid: f.indicator.value for f in rule(ctx(summary, **kw)) for rid in f.rule_ids}
+def fire(rules: tuple[str, ...], summary: PatientSummary, **kw) -> dict[str, str]:
+    """Run some rules (no merging): {rule_id: indicator} of what each fired (classifications shown on a
+    signal, such as BMD-02, with that signal's indicator)."""
+    return {rid: s.indicator.value for s in signals(rules, summary, **kw) for rid in (s.rule, *s.also)}

@@ -7,10 +7,14 @@ from datetime import timedelta
 import pytest
 
 from service.fhir.summary import ActionKind, Concept, Site, Symptom
-from service.rules._bone_dxa import exams
-from service.rules._bone_risk import paediatric_osteoporosis, risk
-from service.rules.bmd import bmd_discordance, bmd_not_height_adjusted, bmd_one_site, dxa_surveillance
+from service.rules.bone.dxa import exams
+from service.rules.bone.risk import paediatric_osteoporosis
 from tests.rules.bone_factory import (
+    BMD_DISCORDANCE,
+    BMD_NOT_HEIGHT_ADJUSTED,
+    BMD_ONE_SITE,
+    BMD_SURVEILLANCE,
+    cards,
     TODAY,
     ago,
     ctx,
@@ -87,7 +91,7 @@ def _fx_at_age(age_now: float, age_at: float):
 )
 def test_bmd02_paediatric_osteoporosis(age, facts, met):
     c = ctx(patient(age, "male", *facts))
-    assert (paediatric_osteoporosis(c, risk(c)) is not None) is met
+    assert (paediatric_osteoporosis(c) is not None) is met
 
 
 @pytest.mark.parametrize(
@@ -107,11 +111,11 @@ def test_bmd02_paediatric_osteoporosis(age, facts, met):
     ],
 )
 def test_bmd03_one_site(age, facts, kw, expected):
-    assert fire(bmd_one_site, patient(age, "male", *facts, **kw)) == expected
+    assert fire(BMD_ONE_SITE, patient(age, "male", *facts, **kw)) == expected
 
 
 def test_bmd03_asks_for_distal_femur_in_non_ambulatory_child():
-    (f,) = bmd_one_site(ctx(patient(12, "male", z(-1.0, ago(6)), non_ambulatory=True)))
+    (f,) = cards(BMD_ONE_SITE, (patient(12, "male", z(-1.0, ago(6)), non_ambulatory=True)))
     assert "lateral distal femur" in f.summary and f.action is ActionKind.DXA
     sites = [b["text"] for b in f.suggestions[0].resource["bodySite"]]
     assert "lateral distal femur" in sites
@@ -130,13 +134,13 @@ def test_bmd03_asks_for_distal_femur_in_non_ambulatory_child():
     ],
 )
 def test_bmd04_site_discordance(facts, kw, expected):
-    assert fire(bmd_discordance, patient(12, "male", *facts, **kw)) == expected
+    assert fire(BMD_DISCORDANCE, patient(12, "male", *facts, **kw)) == expected
 
 
 def test_bmd04_names_lowest_site_or_asks_for_other_sites():
-    (f,) = bmd_discordance(ctx(patient(12, "male", z(-0.5, ago(2)), z(-2.8, ago(2), Site.FEMORAL_NECK))))
+    (f,) = cards(BMD_DISCORDANCE, (patient(12, "male", z(-0.5, ago(2)), z(-2.8, ago(2), Site.FEMORAL_NECK))))
     assert "femur Z -2.8" in f.summary and f.action is None and f.topic.value == "bmd-sites"
-    (g,) = bmd_discordance(ctx(patient(12, "male", z(-1.0, ago(2)), symptom(Symptom.SPINAL_FUSION, ago(20)))))
+    (g,) = cards(BMD_DISCORDANCE, (patient(12, "male", z(-1.0, ago(2)), symptom(Symptom.SPINAL_FUSION, ago(20)))))
     assert g.action is ActionKind.DXA and "rods" in g.summary
 
 
@@ -156,7 +160,7 @@ def test_bmd04_names_lowest_site_or_asks_for_other_sites():
     ],
 )
 def test_bmd06_dxa_surveillance(age, facts, kw, expected):
-    assert fire(dxa_surveillance, patient(age, "male", *facts, **kw)) == expected
+    assert fire(BMD_SURVEILLANCE, patient(age, "male", *facts, **kw)) == expected
 
 
 @pytest.mark.parametrize(
@@ -173,13 +177,13 @@ def test_bmd06_dxa_surveillance(age, facts, kw, expected):
     ],
 )
 def test_bmd07_not_height_adjusted(age, facts, expected):
-    assert fire(bmd_not_height_adjusted, patient(age, "male", *facts)) == expected
+    assert fire(BMD_NOT_HEIGHT_ADJUSTED, patient(age, "male", *facts)) == expected
 
 
 def test_bmd_score_evidence_states_which_score_and_why():
     s = patient(12, "male", t(-3.0, ago(1)), z(-2.2, ago(1)))
     e = exams(ctx(s))[0]
-    assert "T-scores are not used under 20 y" in e.why
+    assert "T-scores are not used under 20 years" in e.why
     assert e.set_aside[0][0].concept is Concept.T_SCORE
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from service.fhir.summary import ActionKind, DrugClass, Symptom
-from service.rules.therapy_monitoring import off_therapy, on_therapy
 from tests.rules.bone_factory import (
+    OFF_THERAPY,
+    ON_THERAPY,
     ago,
     fire,
     gc,
@@ -38,7 +39,7 @@ DXA_OK = z(-1.5, ago(2))  # recent DXA so MON-03 stays quiet
     ],
 )
 def test_mon01_new_fracture_on_therapy(facts, expected):
-    assert fire(on_therapy, patient(25, "male", *facts, DXA_OK)) == expected
+    assert fire(ON_THERAPY, patient(25, "male", *facts, DXA_OK)) == expected
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_mon01_new_fracture_on_therapy(facts, expected):
     ],
 )
 def test_mon02_bmd_falling_on_therapy(facts, expected):
-    assert fire(on_therapy, patient(25, "male", *facts)) == expected
+    assert fire(ON_THERAPY, patient(25, "male", *facts)) == expected
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_mon02_bmd_falling_on_therapy(facts, expected):
     ],
 )
 def test_mon03_repeat_dxa(facts, expected):
-    assert fire(on_therapy, patient(25, "male", *facts)) == expected
+    assert fire(ON_THERAPY, patient(25, "male", *facts)) == expected
 
 
 @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ def test_mon03_repeat_dxa(facts, expected):
     ],
 )
 def test_mon04_denosumab_stopped(facts, expected):
-    assert fire(off_therapy, patient(60, "female", *facts)) == expected
+    assert fire(OFF_THERAPY, patient(60, "female", *facts)) == expected
 
 
 STABLE = (z(-2.0, ago(14)), z(-1.8, ago(2)))
@@ -105,7 +106,7 @@ STABLE = (z(-2.0, ago(14)), z(-1.8, ago(2)))
     ],
 )
 def test_mon05_de_escalation(age, facts, kw, expected):
-    got = fire(on_therapy, patient(age, "male", *facts, imaged(ago(2)), **kw))
+    got = fire(ON_THERAPY, patient(age, "male", *facts, imaged(ago(2)), **kw))
     assert {k: v for k, v in got.items() if k == "MON-05"} == expected
 
 
@@ -129,4 +130,4 @@ def test_mon05_de_escalation(age, facts, kw, expected):
     ],
 )
 def test_mon06_risk_returned(facts, kw, expected):
-    assert fire(off_therapy, patient(14, "male", *facts, **kw)) == expected
+    assert fire(OFF_THERAPY, patient(14, "male", *facts, **kw)) == expected

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from service.fhir.summary import ActionKind, Concept, Site
-from service.rules.bone_therapy import bone_therapy
 from tests.rules.bone_factory import (
+    BONE_THERAPY,
+    cards,
     ago,
     ctx,
     fire,
@@ -78,22 +79,22 @@ VD_OK = vitd(32, ago(2))
     ],
 )
 def test_bt01_vertebral_fracture(facts, kw, expected):
-    got = fire(bone_therapy, patient(25, "male", *facts, CYS, VD_OK, **kw))
+    got = fire(BONE_THERAPY, patient(25, "male", *facts, CYS, VD_OK, **kw))
     assert {k: v for k, v in got.items() if k != "BT-04"} == expected
 
 
 def test_bt01_preliminary_dxa_is_listed_as_evidence_but_not_counted():
     low = z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)
-    f = next(iter(bone_therapy(ctx(patient(25, "male", vf("T12", 1), low, CYS, VD_OK)))))
+    f = next(iter(cards(BONE_THERAPY, (patient(25, "male", vf("T12", 1), low, CYS, VD_OK)))))
     assert f.indicator.value == "warning" and "low BMD (Z -2.5)" in f.reasoning
     assert "preliminary" in f.reasoning and any(e.source == low.source for e in f.evidence)
 
 
 def test_bt01_summary_names_fracture_and_unconfirmed_asks_to_confirm():
-    f = next(iter(bone_therapy(ctx(patient(12, "male", gc(24), vf("T12", 2, ago(1)), CYS, VD_OK)))))
+    f = next(iter(cards(BONE_THERAPY, (patient(12, "male", gc(24), vf("T12", 2, ago(1)), CYS, VD_OK)))))
     assert f.summary.startswith("Vertebral fracture (T12, Genant 2) on ") and "BMD-02" in f.rule_ids
     assert "IV bisphosphonate" in f.reasoning
-    g = next(iter(bone_therapy(ctx(patient(12, "male", gc(24), vf("T12", 2, provisional=True), CYS, VD_OK)))))
+    g = next(iter(cards(BONE_THERAPY, (patient(12, "male", gc(24), vf("T12", 2, provisional=True), CYS, VD_OK)))))
     assert "confirm" in g.summary and g.indicator.value == "warning"
 
 
@@ -117,7 +118,7 @@ def test_bt01_summary_names_fracture_and_unconfirmed_asks_to_confirm():
     ],
 )
 def test_bt02_long_bone_fracture(facts, kw, expected):
-    assert fire(bone_therapy, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
+    assert fire(BONE_THERAPY, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
 
 
 def test_bt02_with_vertebral_fracture_is_critical_and_one_card():
@@ -141,7 +142,7 @@ def test_bt02_with_vertebral_fracture_is_critical_and_one_card():
     ],
 )
 def test_bt03_osteoporosis_by_bmd(age, facts, expected):
-    assert fire(bone_therapy, patient(age, "male", *facts, CYS, VD_OK)) == expected
+    assert fire(BONE_THERAPY, patient(age, "male", *facts, CYS, VD_OK)) == expected
 
 
 @pytest.mark.parametrize(
@@ -155,7 +156,7 @@ def test_bt03_osteoporosis_by_bmd(age, facts, expected):
     ],
 )
 def test_bt04_glucocorticoid_adult(age, facts, expected):
-    assert fire(bone_therapy, patient(age, "male", *facts, CYS, VD_OK)) == expected
+    assert fire(BONE_THERAPY, patient(age, "male", *facts, CYS, VD_OK)) == expected
 
 
 @pytest.mark.parametrize(
@@ -171,7 +172,7 @@ def test_bt04_glucocorticoid_adult(age, facts, expected):
     ],
 )
 def test_bt05_bt06_no_fracture(facts, kw, expected):
-    assert fire(bone_therapy, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
+    assert fire(BONE_THERAPY, patient(12, "male", *facts, CYS, VD_OK, **kw)) == expected
 
 
 def test_bt05_low_bmd_child_gets_spine_imaging_not_therapy():
@@ -194,9 +195,9 @@ def test_bt05_low_bmd_child_gets_spine_imaging_not_therapy():
     ],
 )
 def test_bt07_before_starting(extra, has_bt07):
-    got = fire(bone_therapy, patient(12, "male", gc(24), vf("T12", 2), *extra))
+    got = fire(BONE_THERAPY, patient(12, "male", gc(24), vf("T12", 2), *extra))
     assert ("BT-07" in got) is has_bt07 and "BT-01" in got
 
 
 def test_bt07_never_alone():
-    assert fire(bone_therapy, patient(12, "male", vitd(10, ago(1)))) == {}
+    assert fire(BONE_THERAPY, patient(12, "male", vitd(10, ago(1)))) == {}

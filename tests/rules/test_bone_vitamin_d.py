@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.fhir.summary import ActionKind
-from service.rules.vitamin_d import vitamin_d
-from tests.rules.bone_factory import ago, ctx, fire, gc, order, patient, vitd
+from tests.rules.bone_factory import VITAMIN_D, ago, cards, fire, gc, order, patient, vitd
 
 
 @pytest.mark.parametrize(
@@ -38,11 +37,11 @@ from tests.rules.bone_factory import ago, ctx, fire, gc, order, patient, vitd
     ],
 )
 def test_vitamin_d(facts, kw, expected):
-    assert fire(vitamin_d, patient(12, "male", *facts, **kw)) == expected
+    assert fire(VITAMIN_D, patient(12, "male", *facts, **kw)) == expected
 
 
 def test_vd02_summary_and_recheck_suggestion():
-    (f,) = vitamin_d(ctx(patient(12, "male", vitd(16, ago(1)))))
+    (f,) = cards(VITAMIN_D, (patient(12, "male", vitd(16, ago(1)))))
     assert f.summary.startswith("Vitamin D deficiency (16 ng/mL on ")
     res = f.suggestions[0].resource
     assert res["code"]["coding"][0]["code"] == "62292-8" and "occurrenceDateTime" in res

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from service.fhir.summary import ActionKind, DrugClass, Site, Symptom
-from service.rules.bmd import falling_bmd
-from service.rules.spine_imaging import (
-    si_glucocorticoid,
-    si_long_bone,
-    si_low_bmd,
-    si_on_therapy,
-    si_other_risk,
-    si_symptoms,
-)
 from tests.rules.bone_factory import (
+    cards,
+    SI_FALLING_BMD,
+    SI_GLUCOCORTICOID,
+    SI_LONG_BONE,
+    SI_LOW_BMD,
+    SI_ON_THERAPY,
+    SI_OTHER_RISK,
+    SI_SYMPTOMS,
     TODAY,
     ago,
     bmd,
@@ -52,7 +51,7 @@ from tests.rules.bone_factory import (
     ],
 )
 def test_si01_si02_glucocorticoid(facts, expected):
-    assert fire(si_glucocorticoid, patient(12, "male", *facts)) == expected
+    assert fire(SI_GLUCOCORTICOID, patient(12, "male", *facts)) == expected
 
 
 @pytest.mark.parametrize(
@@ -69,7 +68,7 @@ def test_si01_si02_glucocorticoid(facts, expected):
     ],
 )
 def test_si03_other_risk_factor(facts, kw, expected):
-    assert fire(si_other_risk, patient(12, "male", *facts, **kw)) == expected
+    assert fire(SI_OTHER_RISK, patient(12, "male", *facts, **kw)) == expected
 
 
 @pytest.mark.parametrize(
@@ -102,16 +101,16 @@ def test_si03_other_risk_factor(facts, kw, expected):
     ],
 )
 def test_si04_bmd05_falling_bmd(facts, expected):
-    assert set(fire(falling_bmd, patient(12, "male", *facts))) == expected
+    assert set(fire(SI_FALLING_BMD, patient(12, "male", *facts))) == expected
 
 
 def test_si04_merged_card_is_spine_imaging_and_bmd05_alone_is_referral():
-    merged = list(falling_bmd(_ctx(patient(12, "male", z(-1.2, ago(15)), z(-1.8, ago(3))))))
+    merged = cards(SI_FALLING_BMD, patient(12, "male", z(-1.2, ago(15)), z(-1.8, ago(3))))
     assert [(f.rule_ids, f.topic.value, f.action) for f in merged] == [
         (("SI-04", "BMD-05"), "spine-imaging", ActionKind.SPINE_IMAGING)
     ]
     assert "ΔZ -0.6" in merged[0].summary
-    alone = list(falling_bmd(_ctx(patient(12, "male", z(-1.2, ago(15)), z(-1.8, ago(3)), imaged(ago(1))))))
+    alone = cards(SI_FALLING_BMD, patient(12, "male", z(-1.2, ago(15)), z(-1.8, ago(3)), imaged(ago(1))))
     assert [(f.rule_ids, f.topic.value, f.action) for f in alone] == [
         (("BMD-05",), "bone-therapy", ActionKind.BONE_SPECIALIST_REFERRAL)
     ]
@@ -135,7 +134,7 @@ def test_si04_merged_card_is_spine_imaging_and_bmd05_alone_is_referral():
     ],
 )
 def test_si05_new_symptoms(facts, expected):
-    assert fire(si_symptoms, patient(12, "male", *facts)) == expected
+    assert fire(SI_SYMPTOMS, patient(12, "male", *facts)) == expected
 
 
 @pytest.mark.parametrize(
@@ -181,17 +180,17 @@ def test_si05_new_symptoms(facts, expected):
     ],
 )
 def test_si06_low_bmd(age, sex, facts, expected):
-    assert fire(si_low_bmd, patient(age, sex, *facts)) == expected
+    assert fire(SI_LOW_BMD, patient(age, sex, *facts)) == expected
 
 
 def test_si06_names_the_lowest_valid_site_and_ignores_invalid_lumbar_spine():
     s = patient(55, "male", t(-1.0, ago(3)), t(-2.6, ago(3), Site.FEMORAL_NECK))
-    (f,) = si_low_bmd(_ctx(s))
+    (f,) = cards(SI_LOW_BMD, s)
     assert "femur T -2.6" in f.summary
     rods = patient(
         12, "male", z(-2.5, ago(3)), z(-1.0, ago(3), Site.TOTAL_HIP), symptom(Symptom.SPINAL_FUSION, ago(30))
     )
-    assert fire(si_low_bmd, rods) == {}
+    assert fire(SI_LOW_BMD, rods) == {}
 
 
 @pytest.mark.parametrize(
@@ -206,11 +205,11 @@ def test_si06_names_the_lowest_valid_site_and_ignores_invalid_lumbar_spine():
     ],
 )
 def test_si07_long_bone_fracture(facts, expected):
-    assert fire(si_long_bone, patient(12, "male", *facts)) == expected
+    assert fire(SI_LONG_BONE, patient(12, "male", *facts)) == expected
 
 
 def test_si07_unconfirmed_mechanism_asks_to_confirm():
-    (f,) = si_long_bone(_ctx(patient(12, "male", long_bone(when=ago(days=30), low_trauma=None))))
+    (f,) = cards(SI_LONG_BONE, patient(12, "male", long_bone(when=ago(days=30), low_trauma=None)))
     assert "confirm" in f.summary
 
 
@@ -225,10 +224,4 @@ def test_si07_unconfirmed_mechanism_asks_to_confirm():
     ],
 )
 def test_si08_on_therapy(facts, expected):
-    assert fire(si_on_therapy, patient(12, "male", *facts)) == expected
-
-
-def _ctx(summary):
-    from tests.rules.bone_factory import ctx
-
-    return ctx(summary, TODAY)
+    assert fire(SI_ON_THERAPY, patient(12, "male", *facts)) == expected

@@ -1,0 +1,161 @@
+"""Which DXA score is read at each scan (BMD-01): the metric by age band, the valid sites, the lowest
+valid site. Age is taken at the scan date. The lumbar spine is not valid with scoliosis, spinal fusion
+or a lumbar (or unlocated) vertebral fracture. Trends compare the same site and side only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+
+from service.fhir.summary import SITE_LABELS, Concept, Measurement, Site, Symptom
+from service.rules.bone.facts import is_vf, months_between
+from service.rules.core import Evidence, RuleContext, memo
+
+DXA_CONCEPTS = (Concept.BMD, Concept.T_SCORE, Concept.Z_SCORE)
+METRIC = {Concept.Z_SCORE: "Z", Concept.T_SCORE: "T"}
+
+
+def site_label(m: Measurement) -> str:
+    name = SITE_LABELS.get(m.site, "site") if m.site else "site"
+    return f"{name} ({m.laterality})" if m.laterality else name
+
+
+def score_name(m: Measurement) -> str:
+    """'Z', 'HAZ', 'T' or 'BMD' — how the score is named in a summary."""
+    if m.concept is Concept.Z_SCORE:
+        return "HAZ" if m.height_adjusted else "Z"
+    return METRIC.get(m.concept, "BMD")
+
+
+def score_text(m: Measurement) -> str:
+    """'Z −2.3' / 'T −2.6' — the metric with its value, as a summary names it."""
+    return f"{score_name(m)} {m.display}"
+
+
+def score_evidence(m: Measurement, why: str = "") -> Evidence:
+    kind = {Concept.Z_SCORE: "HAZ Z-score" if m.height_adjusted else "Z-score", Concept.T_SCORE: "T-score"}
+    label = f"{kind.get(m.concept, 'BMD')} {site_label(m)}"
+    note = (" (preliminary)" if m.preliminary else "") + (f" – {why}" if why else "")
+    return Evidence(label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source)
+
+
+@dataclass(frozen=True)
+class Exam:
+    """One DXA date: the score used per site, and what was set aside and why."""
+
+    when: date
+    age: float | None
+    band: str  # "under_5" | "child" | "adult_under_50" | "adult_50_plus" | "unclassified" | "unknown_age"
+    why: str  # which score and why, for the card
+    scores: tuple[Measurement, ...]  # chosen valid score per (site, side)
+    set_aside: tuple[tuple[Measurement, str], ...]
+    sites: frozenset[Site]  # every site measured that day (BMD, T or Z)
+
+    @property
+    def lowest(self) -> Measurement | None:
+        return min(self.scores, key=lambda m: m.value) if self.scores else None
+
+
+def ls_invalid_reason(ctx: RuleContext, when: date) -> str | None:
+    """Why lumbar-spine DXA is not valid at a date (scoliosis, rods, lumbar or unlocated VF), else None."""
+    for f in ctx.summary.findings:
+        if f.symptom in (Symptom.SCOLIOSIS, Symptom.SPINAL_FUSION) and (f.when is None or f.when <= when):
+            return "spinal fusion/rods" if f.symptom is Symptom.SPINAL_FUSION else "scoliosis"
+    for fx in ctx.summary.fractures:
+        if is_vf(ctx, fx) and (fx.when is None or fx.when <= when) and (fx.level or "L").upper().startswith("L"):
+            return f"vertebral fracture ({fx.level or 'level not stated'})"
+    return None
+
+
+def _band(ctx: RuleContext, when: date) -> tuple[str, float | None]:
+    s, b = ctx.summary, ctx.t.bone
+    age = s.age_at(when)
+    if age is None:
+        return "unknown_age", None
+    if age < b.age_dxa_min_years:
+        return "under_5", age
+    if age < b.age_adult_years:
+        return "child", age
+    if s.sex != "male" and b.menopause_unknown_from_years <= age < b.menopause_unknown_to_years:
+        return "unclassified", age  # menopausal status is not coded: report both, do not classify
+    return ("adult_under_50" if age < b.age_t_classes_years else "adult_50_plus"), age
+
+
+def _why(ctx: RuleContext, band: str, age: float | None) -> str:
+    b = ctx.t.bone
+    a = f"{age or 0:.0f}"
+    return {
+        "child": f"Z-score used: age {a} at the scan (T-scores are not used under {b.age_adult_years.text})",
+        "adult_under_50": f"Z-score used: age {a} at the scan (WHO T-score classes apply from "
+        f"{b.age_t_classes_years.text})",
+        "adult_50_plus": f"T-score used: age {a} at the scan",
+        "unclassified": f"age {a}, menopausal status not recorded: Z and T reported, not classified",
+        "under_5": f"age {age or 0:.1f} at the scan: DXA not interpreted under {b.age_dxa_min_years.text}",
+        "unknown_age": "birth date unknown: DXA not classified",
+    }[band]
+
+
+def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
+    band, age = _band(ctx, when)
+    why = _why(ctx, band, age)
+    ls_bad = ls_invalid_reason(ctx, when)
+    want = {"child": Concept.Z_SCORE, "adult_under_50": Concept.Z_SCORE, "adult_50_plus": Concept.T_SCORE}.get(band)
+    chosen: list[Measurement] = []
+    aside: list[tuple[Measurement, str]] = []
+    scores = [m for m in ms if m.concept in METRIC and m.comparator is None]
+    for key, group in groupby(
+        sorted(scores, key=lambda m: (m.site, m.laterality or "")), key=lambda m: (m.site, m.laterality)
+    ):
+        g = list(group)
+        if want is None:
+            aside += [(m, why) for m in g]
+            continue
+        if key[0] is Site.LUMBAR_SPINE and ls_bad:
+            aside += [(m, f"lumbar spine not valid: {ls_bad}") for m in g]
+            continue
+        pick = [m for m in g if m.concept is want]
+        if not pick and band == "adult_50_plus":
+            pick = [m for m in g if m.concept is Concept.Z_SCORE]  # no T reported: Z with caution
+        ignored = "T-score not used in children" if band == "child" else "T-score not classified before 50"
+        aside += [(m, ignored) for m in g if m.concept is Concept.T_SCORE and want is Concept.Z_SCORE]
+        if not pick:
+            continue
+        # a height-adjusted Z (HAZ/BMAD) is preferred in children
+        chosen.append(sorted(pick, key=lambda m: (not m.height_adjusted, m.preliminary))[0])
+    return Exam(when, age, band, why, tuple(chosen), tuple(aside), frozenset(m.site for m in ms if m.site))
+
+
+@memo
+def exams(ctx: RuleContext) -> tuple[Exam, ...]:
+    """DXA exams up to today, oldest first."""
+    ms = sorted(
+        (
+            m
+            for c in DXA_CONCEPTS
+            for m in ctx.summary.series(c)
+            if m.site is not None and m.when <= ctx.today
+        ),
+        key=lambda m: (m.when, m.source, m.concept),
+    )
+    return tuple(exam_on(ctx, d, list(g)) for d, g in groupby(ms, key=lambda m: m.when))
+
+
+def is_fresh(ctx: RuleContext, when: date) -> bool:
+    return months_between(when, ctx.today) <= ctx.t.bone.dxa_fresh_months
+
+
+def low_score(ctx: RuleContext, m: Measurement) -> bool:
+    """Z at or below the low-for-age line, or T at or below the osteoporosis line, per the band's metric."""
+    b = ctx.t.bone
+    return m.value <= (b.z_low_sd if m.concept is Concept.Z_SCORE else b.t_osteoporosis_sd)
+
+
+@memo
+def latest_low(ctx: RuleContext) -> tuple[Exam, Measurement] | None:
+    """The latest (fresh) exam's lowest valid score when it is low."""
+    ex = exams(ctx)
+    if not ex or not is_fresh(ctx, ex[-1].when):
+        return None
+    low = ex[-1].lowest
+    return (ex[-1], low) if low is not None and low_score(ctx, low) else None
