@@ -24,8 +24,8 @@ ORDER: tuple[str, ...] = (
     "VD-01", "VD-02", "VD-04", "VD-03",
     # nutrition: adult weight loss, BMI, children, over-nutrition, gastrostomy window
     "NUT-01", "NUT-02", "NUT-03", "NUT-04", "NUT-05", "NUT-06", "NUT-07", "NUT-08", "NUT-09",
-    # respiratory
-    "RESP-01", "RESP-04", "RESP-02", "RESP-03",
+    # respiratory: spirometry due leads the spirometry card over a stale result's "repeat"
+    "RESP-03", "RESP-01", "RESP-04", "RESP-02",
 )  # fmt: skip
 
 
@@ -64,6 +64,23 @@ def _declared(s: Signal, rid: str) -> Signal:
     return replace(s, rule=rid)
 
 
+def _not_actioned(ctx: RuleContext, rid: str, signals: tuple[Signal, ...]) -> tuple[tuple[Signal, ...], Skip | None]:
+    """The signals whose action was not already taken (a companion rides on its host's card, which was
+    checked already), and the reason when one was."""
+    catalogue = ctx.knowledge.catalogue
+    kept: list[Signal] = []
+    skip: Skip | None = None
+    for s in signals:
+        action = action_of(s, catalogue)
+        done = already_actioned(ctx, action, s.since) if action and not catalogue[rid].companion_of else None
+        if done is None:
+            kept.append(s)
+        else:
+            when = f" on {done.when}" if done.when else ""
+            skip = Skip("actioned", f"already ordered or done{when} ({done.source})")
+    return tuple(kept), skip
+
+
 def gate(ctx: RuleContext) -> Skip | None:
     """The population gate: an active neuromuscular diagnosis, and the patient is alive."""
     s = ctx.summary
@@ -89,18 +106,12 @@ def evaluate(ctx: RuleContext, only: Sequence[str] | None = None) -> Evaluation:
             outcomes[rid] = out
             continue
         signals = tuple(_declared(s, rid) for s in ((out,) if isinstance(out, Signal) else out))
-        if not signals:
-            outcomes[rid] = Skip.na("nothing to report")
+        kept, done = _not_actioned(ctx, rid, signals)
+        if not kept:
+            outcomes[rid] = done or Skip.na("nothing to report")
             continue
-        action = action_of(signals[0], catalogue)
-        # a companion rides on its host's card, which was checked already
-        done = already_actioned(ctx, action, signals[0].since) if action and not catalogue[rid].companion_of else None
-        if done is not None:
-            when = f" on {done.when}" if done.when else ""
-            outcomes[rid] = Skip("actioned", f"already ordered or done{when} ({done.source})")
-            continue
-        outcomes[rid] = signals
-        fired.extend(signals)
+        outcomes[rid] = kept
+        fired.extend(kept)
     hosts = {s.rule for s in fired}
     for rid in {s.rule for s in fired if catalogue[s.rule].companion_of}:
         if not hosts.intersection(catalogue[rid].companion_of):

@@ -22,12 +22,15 @@ from service.fhir.summary import (
     PatientSummary,
     Symptom,
 )
-from service.rules.core import RuleContext
-from service.rules.thresholds import load_thresholds
+from service.knowledge import Knowledge, default_knowledge
+from service.rules.core import Finding, RuleContext
+from service.rules.registry import ORDER, evaluate
 
 TODAY = date(2026, 3, 1)
 LB = 0.45359237  # kg per [lb_av]
-THRESHOLDS = load_thresholds()
+KNOWLEDGE = default_knowledge()
+NUTRITION = tuple(r for r in ORDER if r.startswith("NUT-"))
+RESPIRATORY = tuple(r for r in ORDER if r.startswith("RESP-"))
 
 
 def ago(days: int) -> date:
@@ -101,5 +104,15 @@ def order(action: ActionKind, days_ago: int, status: str = "active", procedure: 
     return Order(action, ago(days_ago), status, procedure, f"ServiceRequest/{action.value}-{days_ago}")
 
 
-def ctx(summary: PatientSummary) -> RuleContext:
-    return RuleContext(summary=summary, today=TODAY, thresholds=THRESHOLDS)
+def ctx(summary: PatientSummary, knowledge: Knowledge = KNOWLEDGE) -> RuleContext:
+    return RuleContext(summary, TODAY, knowledge)
+
+
+def nutrition(c: RuleContext) -> list[Finding]:
+    """The nutrition rules' cards for one context."""
+    return evaluate(c, NUTRITION).findings
+
+
+def respiratory(c: RuleContext) -> list[Finding]:
+    """The respiratory rules' cards for one context."""
+    return evaluate(c, RESPIRATORY).findings

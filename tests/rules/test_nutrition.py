@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.fhir.summary import ActionKind, Concept, Nmd, Symptom
 from service.rules.core import Finding, Indicator, Topic
-from service.rules.nutrition import NUTRITION_RULES, evaluate_nutrition
-from service.rules.thresholds import Thresholds
-from tests.rules.nutrition_factory import LB, THRESHOLDS, ctx, m, order, patient
+from service.knowledge import load_knowledge
+from tests.rules.nutrition_factory import LB, ctx, m, nutrition, order, patient
 
 D, G = ActionKind.DIETITIAN_REFERRAL, ActionKind.GASTROSTOMY
 W, C, INF = "warning", "critical", "info"
@@ -111,8 +108,14 @@ CASES = {
         dict(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 64.8)], weight_management_plan=True),
         {D: (INF, {"NUT-02"})},
     ),
-    "dietitian referral open (old) suppresses": (
+    # One "already actioned" check for every family: an open order counts only inside the action's window
+    # (orders left open go stale), so a 100-day-old open referral no longer silences a new loss.
+    "dietitian referral open but outside the window does not suppress": (
         dict(dx=Nmd.ALS, weights=[(120, 72.0), (3, 67.6)], orders=[order(D, 100)]),
+        {D: (W, {"NUT-01"})},
+    ),
+    "dietitian referral open 20 days ago suppresses": (
+        dict(dx=Nmd.ALS, weights=[(120, 72.0), (3, 67.6)], orders=[order(D, 20)]),
         {},
     ),
     "dietitian referral done 20 days ago suppresses": (
@@ -390,18 +393,13 @@ CASES = {
 
 @pytest.mark.parametrize("situation, expected", list(CASES.values()), ids=list(CASES))
 def test_nutrition_table(situation: dict, expected: dict) -> None:
-    findings = evaluate_nutrition(ctx(patient(**situation)))
+    findings = nutrition(ctx(patient(**situation)))
     assert outcome(findings) == expected
     check_cards(findings)
 
 
-def test_rules_tuple_is_the_evaluator() -> None:
-    summary = patient(weights=[(120, 72.0), (3, 67.6)])
-    assert [f for rule in NUTRITION_RULES for f in rule(ctx(summary))] == evaluate_nutrition(ctx(summary))
-
-
 def test_summary_states_the_numbers() -> None:
-    [f] = evaluate_nutrition(ctx(patient(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 67.6)])))
+    [f] = nutrition(ctx(patient(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 67.6)])))
     assert f.summary == "Weight down 6.1 % in 4 months (72.0 → 67.6 kg): nutrition assessment"
     assert f.suggestions[0].action is D and f.action is D
 
@@ -421,14 +419,14 @@ def test_summary_states_the_numbers() -> None:
 )
 def test_caveat_notes(extra: dict, note: str) -> None:
     base = dict(weights=[(120, 72.0), (3, 50.0)])
-    findings = evaluate_nutrition(ctx(patient(**{**base, **extra})))
+    findings = nutrition(ctx(patient(**{**base, **extra})))
     dietitian = [f for f in findings if f.action is D]
     assert dietitian and any(n.startswith(note) for n in dietitian[0].notes)
 
 
 def test_evidence_key_changes_with_evidence() -> None:
-    a = evaluate_nutrition(ctx(patient(weights=[(120, 72.0), (3, 67.6)])))[0]
-    b = evaluate_nutrition(ctx(patient(weights=[(120, 72.0), (3, 66.0)])))[0]
+    a = nutrition(ctx(patient(weights=[(120, 72.0), (3, 67.6)])))[0]
+    b = nutrition(ctx(patient(weights=[(120, 72.0), (3, 66.0)])))[0]
     assert a.evidence_key and a.evidence_key != b.evidence_key
 
 
@@ -439,11 +437,9 @@ def test_evidence_key_changes_with_evidence() -> None:
         (7.0, None),  # institution raises the NUT-01 threshold to 7 %
     ],
 )
-def test_threshold_override(override: float | None, expected: Indicator | None) -> None:
-    values = dict(THRESHOLDS)
-    if override is not None:
-        key = "nutrition.weight_loss_warning_pct"
-        values[key] = replace(values[key], value=override, overridden=True)
+def test_threshold_override(override: float | None, expected: Indicator | None, tmp_path) -> None:
+    site = tmp_path / "site.json"
+    site.write_text('{"thresholds": {"nutrition.weight_loss_warning_pct": %s}}' % override if override else "{}")
     summary = patient(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 67.6)])
-    findings = evaluate_nutrition(replace(ctx(summary), thresholds=Thresholds(values)))
+    findings = nutrition(ctx(summary, load_knowledge(site)))
     assert (findings[0].indicator if findings else None) is expected

@@ -8,19 +8,12 @@ from pathlib import Path
 import pytest
 
 from service.rules import growth
-from tests.rules.nutrition_factory import THRESHOLDS
+from tests.rules.nutrition_factory import KNOWLEDGE
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "service" / "rules"
-MY_MODULES = (
-    "nutrition.py",
-    "nutrition_body.py",
-    "nutrition_adult.py",
-    "nutrition_child.py",
-    "nutrition_common.py",
-    "respiratory.py",
-    "growth.py",
-    "thresholds_nutrition.py",
-    "thresholds_respiratory.py",
+MY_MODULES = tuple(
+    p.relative_to(RULES_DIR).as_posix()
+    for p in [*RULES_DIR.glob("nutrition/*.py"), *RULES_DIR.glob("respiratory/*.py"), RULES_DIR / "growth.py"]
 )
 
 
@@ -62,10 +55,10 @@ def test_bmi_from_canonical_units() -> None:
     assert growth.bmi_kg_m2(72.25, 170.0) == pytest.approx(25.0)
 
 
-@pytest.mark.parametrize("family", ["nutrition.", "respiratory."])
+@pytest.mark.parametrize("family", ["nutrition.", "respiratory.", "actions."])
 def test_thresholds_have_sources(family: str) -> None:
-    mine = {k: t for k, t in THRESHOLDS.items() if k.startswith(family)}
-    assert len(mine) >= 8
+    mine = {k: t for k, t in KNOWLEDGE.specs.items() if k.startswith(family)}
+    assert len(mine) >= 6
     for t in mine.values():
         assert t.citations and t.unit and t.description
 
