@@ -3,7 +3,8 @@
 evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
 fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
 feedback report|purge ...               feedback statistics for the clinic; retention purge
-thresholds schema|list                  JSON Schema of the institution's thresholds file; the defaults
+thresholds schema|list                  JSON Schema of a site's file; the thresholds in force
+knowledge [--out DIR] [examples]        the rule catalogue as static HTML and JSON; refresh its examples
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 from service.config import ConfigError, Settings
-from service.rules.thresholds import ThresholdError
+from service.knowledge import KnowledgeError
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -35,14 +36,54 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _thresholds(args: argparse.Namespace) -> int:
-    from service.rules.thresholds import load_thresholds, overrides_schema
+    from datetime import date
+
+    from service.knowledge import load_knowledge
+    from service.knowledge.load import HERE
 
     if args.what == "schema":
-        print(json.dumps(overrides_schema(), indent=2))
+        print((HERE / "schemas" / "site.schema.json").read_text(encoding="utf-8"), end="")
         return 0
-    for key, t in sorted(load_thresholds(Settings.from_env().thresholds_file or None).items()):
+    settings = Settings.from_env()
+    knowledge = load_knowledge(settings.thresholds_file or None)
+    for key, t in sorted(knowledge.thresholds(settings.today or date.today()).all().items()):
         flag = " [R]" if t.recalled else ""
-        print(f"{key}\t{t.value:g} {t.unit}{flag}\t{'; '.join(c.key for c in t.citations)}")
+        flag += " (site override)" if t.overridden else ""
+        print(f"{key}\t{t.text}{flag}\t{'; '.join(c.id for c in t.citations)}")
+    return 0
+
+
+def _knowledge(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from service.knowledge import examples, load_knowledge
+    from service.knowledge.publish import catalogue_json, index_html, rule_html
+
+    settings = Settings.from_env()
+    knowledge = load_knowledge(settings.thresholds_file or None)
+    today = settings.today or date.today()
+    if args.what == "examples":
+        from service.fixtures.examples import kit_examples
+
+        found = kit_examples(knowledge)
+        examples.dump(found)
+        print(f"{len(found)} rules have an example card: {examples.PATH}")
+        return 0
+    out = Path(args.out)
+    (out / "rules").mkdir(parents=True, exist_ok=True)
+    known = examples.load()
+    (out / "index.html").write_text(index_html(knowledge, today), encoding="utf-8")
+    for entry in knowledge.catalogue:
+        page = rule_html(knowledge, entry.id, today, known.get(entry.id))
+        (out / "rules" / f"{entry.id}.html").write_text(page, encoding="utf-8")
+    (out / "catalogue.json").write_text(
+        json.dumps(catalogue_json(knowledge, today, known), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    print(
+        f"rule catalogue ({len(knowledge.catalogue.rules)} rules) written to {out}/index.html and "
+        "catalogue.json"
+    )
     return 0
 
 
@@ -67,6 +108,20 @@ def main(argv: list[str] | None = None) -> int:
     th = sub.add_parser("thresholds", help="clinical thresholds: the overrides schema or the values in force")
     th.add_argument("what", choices=["schema", "list"])
     th.set_defaults(func=_thresholds)
+    kn = sub.add_parser(
+        "knowledge", help="write the rule catalogue (HTML pages and JSON) for clinical review"
+    )
+    kn.add_argument(
+        "what",
+        nargs="?",
+        choices=["catalogue", "examples"],
+        default="catalogue",
+        help="catalogue: write the pages (default); examples: refresh the example cards from the fixture kit",
+    )
+    kn.add_argument(
+        "--out", default="knowledge-catalogue", help="folder for index.html, rules/*.html, catalogue.json"
+    )
+    kn.set_defaults(func=_knowledge)
     sub.add_parser(
         "fixtures", help="render the integration fixtures (see: python -m service fixtures --help)"
     )
@@ -74,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, ThresholdError) as exc:
+    except (ConfigError, KnowledgeError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 

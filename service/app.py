@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service import logs
+from service.cds_hooks.catalogue import bp as catalogue_bp
 from service.cds_hooks.feedback import bp as feedback_bp
 from service.cds_hooks.handler import CardLedger, Engine
 from service.cds_hooks.routes import bp as cds_bp
@@ -24,6 +25,7 @@ log = logging.getLogger("nmd_cds.app")
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
 UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/openapi.json"})
+PUBLIC_PREFIXES = ("/knowledge",)  # the rule catalogue: no patient data, opened from card links
 OPENAPI = resources.files("service.cds_hooks") / "openapi.json"
 
 
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     authenticator = Authenticator(settings)
     app.register_blueprint(cds_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(catalogue_bp)
 
     @app.get("/openapi.json")
     def _openapi() -> Response:
@@ -53,7 +56,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     def _preflight_and_auth() -> Response | None:
         if request.method == "OPTIONS":
             return Response(status=204)
-        if request.path in UNAUTHENTICATED_PATHS:
+        if request.path in UNAUTHENTICATED_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return None
         authenticator.verify(request.headers.get("Authorization"), audience_url(settings))
         return None

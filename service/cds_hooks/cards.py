@@ -31,6 +31,7 @@ OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
     {"system": OVERRIDE_REASON_SYSTEM, "code": "palliative-focus", "display": "Palliative focus of care"},
 )
 SOURCE_LABEL = "NMD bone health CDS"
+RULES_EXTENSION = "org.example.nmd-cds.rules"  # card.extension: the catalogued rules behind the card
 MAX_SOURCES = 2
 RECALLED_PHRASE = "Uses a recalled threshold [R]: review locally."
 OVERRIDDEN_PHRASE = "Uses a threshold set by this site."
@@ -51,7 +52,9 @@ def detail_markdown(finding: Finding) -> str:
     if finding.notes:
         lines += [f"_Note:_ {_md(' '.join(finding.notes))}", ""]
     sources = "; ".join(f"[{_md(c.label)}]({c.url})" for c in finding.citations[:MAX_SOURCES])
-    flags = [p for p, on in ((RECALLED_PHRASE, finding.recalled), (OVERRIDDEN_PHRASE, finding.overridden)) if on]
+    flags = [
+        p for p, on in ((RECALLED_PHRASE, finding.recalled), (OVERRIDDEN_PHRASE, finding.overridden)) if on
+    ]
     lines.append(f"Sources: {sources}" + (f" · {' '.join(flags)}" if flags else ""))
     return "\n".join(lines)
 
@@ -67,7 +70,9 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
             )
         problem = resource_problem(resource)
         if problem:  # a rule bug: never send an invalid resource to an EHR
-            log.error("invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem})
+            log.error(
+                "invalid suggested resource dropped", extra={"rules": finding.rule_ids, "problem": problem}
+            )
             continue
         out.append(
             {
@@ -108,6 +113,7 @@ def card_from(finding: Finding, patient_id: str, knowledge: Knowledge, base_url:
         },
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
         "links": [rule_link(knowledge, finding.rule_ids[0], base_url)],
+        "extension": {RULES_EXTENSION: list(finding.rule_ids)},
     }
     suggestions = suggestions_for(finding, patient_id)
     if suggestions:

@@ -81,15 +81,15 @@ def _read(path: Path) -> Any:
             return json.loads(text)
         return _stringify_dates(yaml.load(text, Loader=_Loader))
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise KnowledgeError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from exc
+        raise KnowledgeError(
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from exc
 
 
 def _stringify_dates(value: Any) -> Any:
     """YAML reads 2018-01-01 as a date; the schemas and the loader want the ISO text."""
     if isinstance(value, dict):
-        return {
-            (k.isoformat() if isinstance(k, date) else k): _stringify_dates(v) for k, v in value.items()
-        }
+        return {(k.isoformat() if isinstance(k, date) else k): _stringify_dates(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_stringify_dates(v) for v in value]
     return value
@@ -109,7 +109,15 @@ def _validate(data: Any, schema: str, where: str) -> None:
         raise KnowledgeError(f"{where}: {key}: {e.message}{more}")
 
 
+def _date(text: str, where: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise KnowledgeError(f"{where}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _name(path: Path) -> str:
+    """A knowledge file as the service's repository names it (service/knowledge/...), else in full."""
     try:
         return path.relative_to(HERE.parent.parent).as_posix()
     except ValueError:
@@ -117,8 +125,8 @@ def _name(path: Path) -> str:
 
 
 # --- pieces -----------------------------------------------------------------------------------------
-def _citations() -> dict[str, Citation]:
-    path = HERE / "citations.yaml"
+def _citations(root: Path) -> dict[str, Citation]:
+    path = root / "citations.yaml"
     data = _read(path)
     _validate(data, "citations", _name(path))
     return {k: Citation(k, v["label"], v["reference"], v["url"], v["year"]) for k, v in data.items()}
@@ -131,10 +139,10 @@ def _cites(ids: list[str], citations: Mapping[str, Citation], where: str) -> tup
     return tuple(citations[i] for i in ids)
 
 
-def _thresholds(citations: Mapping[str, Citation]) -> dict[str, ThresholdSpec]:
+def _thresholds(root: Path, citations: Mapping[str, Citation]) -> dict[str, ThresholdSpec]:
     specs: dict[str, ThresholdSpec] = {}
     for family, cls in FAMILIES.items():
-        path = HERE / "thresholds" / f"{family}.yaml"
+        path = root / "thresholds" / f"{family}.yaml"
         where = _name(path)
         data = _read(path)
         _validate(data, "thresholds", where)
@@ -142,14 +150,18 @@ def _thresholds(citations: Mapping[str, Citation]) -> dict[str, ThresholdSpec]:
         missing = [k for k in wanted if k not in data]
         unknown = [k for k in data if k not in wanted]
         if missing:
-            raise KnowledgeError(f"{where}: {missing[0]}: missing (the service reads it)")
+            hint = f"; not read: {', '.join(unknown)}" if unknown else ""
+            raise KnowledgeError(f"{where}: {missing[0]}: missing (the service reads it){hint}")
         if unknown:
             raise KnowledgeError(f"{where}: {unknown[0]}: not a threshold the service reads")
         for name, t in data.items():
             key = f"{family}.{name}"
             values = tuple(
                 sorted(
-                    (DatedValue(date.fromisoformat(d), Decimal(str(v))) for d, v in t["values"].items()),
+                    (
+                        DatedValue(_date(d, f"{where}: {name}"), Decimal(str(v)))
+                        for d, v in t["values"].items()
+                    ),
                     key=lambda dv: dv.effective_from,
                 )
             )
@@ -164,8 +176,8 @@ def _thresholds(citations: Mapping[str, Citation]) -> dict[str, ThresholdSpec]:
     return specs
 
 
-def _systems() -> tuple[dict[str, str], dict[str, str]]:
-    path = HERE / "systems.yaml"
+def _systems(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    path = root / "systems.yaml"
     data = _read(path)
     _validate(data, "systems", _name(path))
     names = {name: uris[0] for name, uris in data.items()}
@@ -197,10 +209,10 @@ def _attrs(raw: Mapping[str, Any], skip: set[str], where: str) -> dict[str, Any]
     return out
 
 
-def _valuesets(names: Mapping[str, str], aliases: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+def _valuesets(root: Path, names: Mapping[str, str], aliases: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Raw value sets (codes with canonical systems), before a site's local codes join them."""
     out: dict[str, dict[str, Any]] = {}
-    for path in sorted((HERE / "valuesets").glob("*.yaml")):
+    for path in sorted((root / "valuesets").glob("*.yaml")):
         where = _name(path)
         data = _read(path)
         _validate(data, "valuesets", where)
@@ -212,20 +224,35 @@ def _valuesets(names: Mapping[str, str], aliases: Mapping[str, str]) -> dict[str
                 at = f"{where}: {vs_id}/codes/{i} ({c['code']})"
                 system = _system(c["system"], names, aliases, at)
                 codes.append(
-                    Code(system, c["code"], c["display"], c["status"], _attrs(c, {"system", "code", "display", "status"}, at))
+                    Code(
+                        system,
+                        c["code"],
+                        c["display"],
+                        c["status"],
+                        _attrs(c, {"system", "code", "display", "status"}, at),
+                    )
                 )
             texts = [
                 TextEntry(t["text"].lower(), _attrs(t, {"text"}, f"{where}: {vs_id}/text/{i}"))
                 for i, t in enumerate(vs.get("text", []))
             ]
             texts.sort(key=lambda t: -len(t.text))  # "methylprednisolone" before "prednisolone"
-            hierarchical = frozenset(_system(s, names, aliases, f"{where}: {vs_id}") for s in vs.get("hierarchical", []))
-            out[vs_id] = {"description": vs["description"], "codes": codes, "texts": texts, "hierarchical": hierarchical}
+            hierarchical = frozenset(
+                _system(s, names, aliases, f"{where}: {vs_id}") for s in vs.get("hierarchical", [])
+            )
+            out[vs_id] = {
+                "description": vs["description"],
+                "codes": codes,
+                "texts": texts,
+                "hierarchical": hierarchical,
+            }
     return out
 
 
-def _catalogue(citations: Mapping[str, Citation], specs: Mapping[str, ThresholdSpec]) -> Catalogue:
-    path = HERE / "rules.yaml"
+def _catalogue(
+    root: Path, citations: Mapping[str, Citation], specs: Mapping[str, ThresholdSpec]
+) -> Catalogue:
+    path = root / "rules.yaml"
     where = _name(path)
     data = _read(path)
     _validate(data, "catalogue", where)
@@ -282,8 +309,10 @@ def _catalogue(citations: Mapping[str, Citation], specs: Mapping[str, ThresholdS
     return Catalogue(rules, topics)
 
 
-def _actions(names: Mapping[str, str], aliases: Mapping[str, str]) -> dict[ActionKind, ActionSpec]:
-    path = HERE / "actions.yaml"
+def _actions(
+    root: Path, names: Mapping[str, str], aliases: Mapping[str, str]
+) -> dict[ActionKind, ActionSpec]:
+    path = root / "actions.yaml"
     where = _name(path)
     data = _read(path)
     _validate(data, "actions", where)
@@ -322,12 +351,14 @@ def _apply_site_thresholds(specs: dict[str, ThresholdSpec], overrides: Mapping[s
         if isinstance(value, dict):
             dated = {v.effective_from: v for v in spec.values}
             for d, v in value.items():
-                when = date.fromisoformat(d)
+                when = _date(d, f"{where}: thresholds/{key}")
                 dated[when] = DatedValue(when, Decimal(str(v)), overridden=True)
             values = tuple(sorted(dated.values(), key=lambda dv: dv.effective_from))
         else:
             values = (DatedValue(spec.values[0].effective_from, Decimal(str(value)), overridden=True),)
-        specs[key] = ThresholdSpec(spec.key, spec.description, spec.unit, spec.citations, spec.recalled, values)
+        specs[key] = ThresholdSpec(
+            spec.key, spec.description, spec.unit, spec.citations, spec.recalled, values
+        )
 
 
 def _apply_local_codes(
@@ -361,18 +392,20 @@ def _apply_local_codes(
             vs_id = entry["valueset"]
             if vs_id not in raw:
                 raise KnowledgeError(f"{at}: valueset {vs_id!r} does not exist")
-            code = Code(system, entry["code"], display, "local", _attrs(entry.get("attributes", {}), set(), at))
+            code = Code(
+                system, entry["code"], display, "local", _attrs(entry.get("attributes", {}), set(), at)
+            )
             raw[vs_id]["codes"].append(code)
             added.append(code)
     return added
 
 
-def load_knowledge(site_file: str | Path | None = None) -> Knowledge:
-    """The knowledge files, validated, with a site's overrides and local codes applied."""
-    citations = _citations()
-    specs = _thresholds(citations)
-    names, aliases = _systems()
-    raw = _valuesets(names, aliases)
+def load_knowledge(site_file: str | Path | None = None, root: Path = HERE) -> Knowledge:
+    """The knowledge files (in ``root``), validated, with a site's overrides and local codes applied."""
+    citations = _citations(root)
+    specs = _thresholds(root, citations)
+    names, aliases = _systems(root)
+    raw = _valuesets(root, names, aliases)
     local: list[Code] = []
     site = ""
     if site_file:
@@ -394,8 +427,8 @@ def load_knowledge(site_file: str | Path | None = None) -> Knowledge:
         citations=citations,
         specs=specs,
         vocabulary=vocabulary,
-        catalogue=_catalogue(citations, specs),
-        actions=_actions(names, aliases),
+        catalogue=_catalogue(root, citations, specs),
+        actions=_actions(root, names, aliases),
         local_codes=tuple(local),
         site_file=site,
     )

@@ -34,7 +34,9 @@ def already_actioned(ctx: RuleContext, action: ActionKind, since: Any = None) ->
     return None
 
 
-def suggestions(ctx: RuleContext, action: ActionKind, reason: str, order: Order) -> tuple[SuggestedResource, ...]:
+def suggestions(
+    ctx: RuleContext, action: ActionKind, reason: str, order: Order
+) -> tuple[SuggestedResource, ...]:
     """The draft ServiceRequests (intent proposal) a card suggests for ``action``; the card builder
     adds the subject. The first is the recommended one."""
     out = []
@@ -89,7 +91,9 @@ def merge(ctx: RuleContext, signals: Sequence[Signal]) -> list[Finding]:
 
 def _finding(ctx: RuleContext, group: list[Signal]) -> Finding:
     catalogue = ctx.knowledge.catalogue
-    lead = max(group, key=lambda s: s.indicator.rank)  # max keeps the first of equals: rule order decides ties
+    lead = max(
+        group, key=lambda s: s.indicator.rank
+    )  # max keeps the first of equals: rule order decides ties
     rest = [lead, *(s for s in group if s is not lead)]
     entry = catalogue[lead.rule]
     action = action_of(lead, catalogue)

@@ -10,7 +10,7 @@ sources. The registry runs the rules; signals asking for the same action become 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 from typing import Any, TypeVar

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from service.knowledge.concepts import Indicator
 from service.knowledge.model import Catalogue
 from service.rules import bone, nutrition, respiratory  # noqa: F401  (importing declares the rules)
 from service.rules.actions import action_of, already_actioned, merge
-from service.knowledge.concepts import Indicator
 from service.rules.core import DECLARED, Finding, RuleContext, Signal, Skip
 
 ORDER: tuple[str, ...] = (
@@ -64,7 +64,9 @@ def _declared(s: Signal, rid: str) -> Signal:
     return replace(s, rule=rid)
 
 
-def _not_actioned(ctx: RuleContext, rid: str, signals: tuple[Signal, ...]) -> tuple[tuple[Signal, ...], Skip | None]:
+def _not_actioned(
+    ctx: RuleContext, rid: str, signals: tuple[Signal, ...]
+) -> tuple[tuple[Signal, ...], Skip | None]:
     """The signals whose action was not already taken (a companion rides on its host's card, which was
     checked already), and the reason when one was."""
     catalogue = ctx.knowledge.catalogue

@@ -46,6 +46,8 @@ def set_path(body: dict, path: tuple, value) -> dict:
         (("cards", 0, "selectionBehavior"), KeyError),  # suggestions require selectionBehavior
         (("cards", 0, "suggestions", 0, "actions", 0, "description"), KeyError),
         (("cards", 0, "links"), []),
+        (("cards", 0, "links"), KeyError),  # every card links to its rule's page
+        (("cards", 0, "extension", "org.example.nmd-cds.rules"), []),
     ],
 )
 def test_schema_rejects_contract_violations(real_response, response_schema, path, value):
@@ -57,7 +59,9 @@ def test_schema_rejects_contract_violations(real_response, response_schema, path
 def test_real_cards_meet_the_contract(real_response):
     for card in real_response["cards"]:
         assert len(card["summary"]) < 140
-        assert "|" in card["detail"] and "**Sources:**" in card["detail"]  # evidence table and citations
+        assert "| What | Value | Date |" in card["detail"] and "Sources: [" in card["detail"]
+        rule = card["extension"]["org.example.nmd-cds.rules"][0]
+        assert card["links"][0]["url"].endswith(f"/knowledge/rules/{rule}")
         for suggestion in card.get("suggestions", []):
             for action in suggestion["actions"]:
                 assert action["resource"]["resourceType"] == "ServiceRequest"

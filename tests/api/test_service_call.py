@@ -161,8 +161,7 @@ def test_card_source_flags_recalled_thresholds(client):
     scenario = next(s for s in load_scenarios() if s["name"] == "als-weight-loss-fvc-falling")
     body = client.post(URL, json=render_scenario(scenario, TODAY)["request"]).get_json()
     gastrostomy = [c for c in body["cards"] if "gastrostomy while" in c["summary"]]
-    assert gastrostomy and "[R]" in gastrostomy[0]["source"]["label"]
-    assert "recalled figure" in gastrostomy[0]["detail"]
+    assert gastrostomy and "recalled threshold [R]" in gastrostomy[0]["detail"]
 
 
 @pytest.mark.parametrize(

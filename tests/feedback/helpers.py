@@ -26,10 +26,12 @@ def finding(
         topic=topic,
         indicator=indicator,
         summary="Spine X-ray advised",
-        reasoning="why",
+        reasons=("why",),
         evidence=(),
         citations=(),
         action=action,
+        suggestions=(),
+        notes=(),
         evidence_key=evidence_key,
     )
 

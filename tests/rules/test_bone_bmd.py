@@ -14,9 +14,9 @@ from tests.rules.bone_factory import (
     BMD_NOT_HEIGHT_ADJUSTED,
     BMD_ONE_SITE,
     BMD_SURVEILLANCE,
-    cards,
     TODAY,
     ago,
+    cards,
     ctx,
     fire,
     gc,
@@ -140,7 +140,9 @@ def test_bmd04_site_discordance(facts, kw, expected):
 def test_bmd04_names_lowest_site_or_asks_for_other_sites():
     (f,) = cards(BMD_DISCORDANCE, (patient(12, "male", z(-0.5, ago(2)), z(-2.8, ago(2), Site.FEMORAL_NECK))))
     assert "femur Z -2.8" in f.summary and f.action is None and f.topic.value == "bmd-sites"
-    (g,) = cards(BMD_DISCORDANCE, (patient(12, "male", z(-1.0, ago(2)), symptom(Symptom.SPINAL_FUSION, ago(20)))))
+    (g,) = cards(
+        BMD_DISCORDANCE, (patient(12, "male", z(-1.0, ago(2)), symptom(Symptom.SPINAL_FUSION, ago(20))))
+    )
     assert g.action is ActionKind.DXA and "rods" in g.summary
 
 

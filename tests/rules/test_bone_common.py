@@ -10,8 +10,8 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.fhir.summary import ActionKind, Concept, DrugClass, Nmd, Site, Symptom
-from service.rules.core import Topic
 from service.knowledge import default_knowledge
+from service.rules.core import Topic
 from tests.rules.bone_factory import (
     ago,
     gc,

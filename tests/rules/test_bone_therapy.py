@@ -7,9 +7,8 @@ import pytest
 from service.fhir.summary import ActionKind, Concept, Site
 from tests.rules.bone_factory import (
     BONE_THERAPY,
-    cards,
     ago,
-    ctx,
+    cards,
     fire,
     gc,
     lab,
@@ -94,7 +93,9 @@ def test_bt01_summary_names_fracture_and_unconfirmed_asks_to_confirm():
     f = next(iter(cards(BONE_THERAPY, (patient(12, "male", gc(24), vf("T12", 2, ago(1)), CYS, VD_OK)))))
     assert f.summary.startswith("Vertebral fracture (T12, Genant 2) on ") and "BMD-02" in f.rule_ids
     assert "IV bisphosphonate" in f.reasoning
-    g = next(iter(cards(BONE_THERAPY, (patient(12, "male", gc(24), vf("T12", 2, provisional=True), CYS, VD_OK)))))
+    g = next(
+        iter(cards(BONE_THERAPY, (patient(12, "male", gc(24), vf("T12", 2, provisional=True), CYS, VD_OK))))
+    )
     assert "confirm" in g.summary and g.indicator.value == "warning"
 
 

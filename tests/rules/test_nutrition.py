@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.fhir.summary import ActionKind, Concept, Nmd, Symptom
-from service.rules.core import Finding, Indicator, Topic
 from service.knowledge import load_knowledge
+from service.rules.core import Finding, Indicator, Topic
 from tests.rules.nutrition_factory import LB, ctx, m, nutrition, order, patient
 
 D, G = ActionKind.DIETITIAN_REFERRAL, ActionKind.GASTROSTOMY
@@ -439,7 +441,8 @@ def test_evidence_key_changes_with_evidence() -> None:
 )
 def test_threshold_override(override: float | None, expected: Indicator | None, tmp_path) -> None:
     site = tmp_path / "site.json"
-    site.write_text('{"thresholds": {"nutrition.weight_loss_warning_pct": %s}}' % override if override else "{}")
+    overrides = {"nutrition.weight_loss_warning_pct": override} if override else {}
+    site.write_text(json.dumps({"thresholds": overrides}))
     summary = patient(dx=Nmd.DMD, age=30, weights=[(120, 72.0), (3, 67.6)])
     findings = nutrition(ctx(summary, load_knowledge(site)))
     assert (findings[0].indicator if findings else None) is expected

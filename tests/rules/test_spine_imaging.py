@@ -6,7 +6,6 @@ import pytest
 
 from service.fhir.summary import ActionKind, DrugClass, Site, Symptom
 from tests.rules.bone_factory import (
-    cards,
     SI_FALLING_BMD,
     SI_GLUCOCORTICOID,
     SI_LONG_BONE,
@@ -14,9 +13,9 @@ from tests.rules.bone_factory import (
     SI_ON_THERAPY,
     SI_OTHER_RISK,
     SI_SYMPTOMS,
-    TODAY,
     ago,
     bmd,
+    cards,
     fire,
     gc,
     imaged,

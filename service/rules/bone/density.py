@@ -76,7 +76,13 @@ def site_discordance(ctx: RuleContext) -> Outcome:
             why.append(f"sites differ by {spread:.1f} SD")
     ls = [m for m in e.scores if m.site is Site.LUMBAR_SPINE]
     others = [m for m in e.scores if m not in ls]
-    if ctx.summary.non_ambulatory and ls and others and _normal(ctx, ls[0]) and not any(_normal(ctx, m) for m in others):
+    if (
+        ctx.summary.non_ambulatory
+        and ls
+        and others
+        and _normal(ctx, ls[0])
+        and not any(_normal(ctx, m) for m in others)
+    ):
         why.append("lumbar spine is the only normal site in a non-ambulatory patient")
     bad = ls_invalid_reason(ctx, e.when) if Site.LUMBAR_SPINE in e.sites else None
     if bad:
@@ -85,7 +91,8 @@ def site_discordance(ctx: RuleContext) -> Outcome:
         return Skip.below(f"sites agree within {b.site_spread_sd.text}")
     low = e.lowest
     if low is not None:
-        summary = f"Site discordance: use the lowest valid site ({site_label(low)} {score_text(low)}) – lumbar spine may mislead"
+        lowest = f"{site_label(low)} {score_text(low)}"
+        summary = f"Site discordance: use the lowest valid site ({lowest}) – lumbar spine may mislead"
     else:
         summary = f"Lumbar spine BMD not valid ({bad}): measure hip, femur or radius instead"
     return Signal(
@@ -113,7 +120,8 @@ def falling_bmd_review(ctx: RuleContext) -> Outcome:
     d = falls[0]
     return Signal(
         indicator=Indicator.WARNING,
-        summary=f"Bone density falling at {d.site} ({d.text}) – review GC dose, vitamin D, bone-health referral",
+        summary=f"Bone density falling at {d.site} ({d.text}) – review GC dose, vitamin D, "
+        "bone-health referral",
         reason="Review the glucocorticoid dose, vitamin D and secondary causes, and involve the "
         "bone-health team.",
         evidence=tuple(e for x in falls for e in x.evidence),
@@ -135,7 +143,8 @@ def dxa_surveillance(ctx: RuleContext) -> Outcome:
         last
         and not is_fresh(ctx, last.when)
         and last.lowest
-        and last.lowest.value <= (b.z_low_sd if last.lowest.concept is Concept.Z_SCORE else b.t_osteoporosis_sd)
+        and last.lowest.value
+        <= (b.z_low_sd if last.lowest.concept is Concept.Z_SCORE else b.t_osteoporosis_sd)
     )
     due = months is None or months > b.dxa_warning_months
     if r.gc:

@@ -37,7 +37,9 @@ def score_evidence(m: Measurement, why: str = "") -> Evidence:
     kind = {Concept.Z_SCORE: "HAZ Z-score" if m.height_adjusted else "Z-score", Concept.T_SCORE: "T-score"}
     label = f"{kind.get(m.concept, 'BMD')} {site_label(m)}"
     note = (" (preliminary)" if m.preliminary else "") + (f" – {why}" if why else "")
-    return Evidence(label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source)
+    return Evidence(
+        label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source
+    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ def ls_invalid_reason(ctx: RuleContext, when: date) -> str | None:
         if f.symptom in (Symptom.SCOLIOSIS, Symptom.SPINAL_FUSION) and (f.when is None or f.when <= when):
             return "spinal fusion/rods" if f.symptom is Symptom.SPINAL_FUSION else "scoliosis"
     for fx in ctx.summary.fractures:
-        if is_vf(ctx, fx) and (fx.when is None or fx.when <= when) and (fx.level or "L").upper().startswith("L"):
+        if (
+            is_vf(ctx, fx)
+            and (fx.when is None or fx.when <= when)
+            and (fx.level or "L").upper().startswith("L")
+        ):
             return f"vertebral fracture ({fx.level or 'level not stated'})"
     return None
 
@@ -100,7 +106,11 @@ def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
     band, age = _band(ctx, when)
     why = _why(ctx, band, age)
     ls_bad = ls_invalid_reason(ctx, when)
-    want = {"child": Concept.Z_SCORE, "adult_under_50": Concept.Z_SCORE, "adult_50_plus": Concept.T_SCORE}.get(band)
+    want = {
+        "child": Concept.Z_SCORE,
+        "adult_under_50": Concept.Z_SCORE,
+        "adult_50_plus": Concept.T_SCORE,
+    }.get(band)
     chosen: list[Measurement] = []
     aside: list[tuple[Measurement, str]] = []
     scores = [m for m in ms if m.concept in METRIC and m.comparator is None]

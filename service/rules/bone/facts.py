@@ -54,7 +54,9 @@ def chronic_gc(ctx: RuleContext) -> MedicationCourse | None:
 def gc_evidence(c: MedicationCourse, today: date) -> Evidence:
     months = (c.days_on(today) or 0) / DAYS_PER_MONTH
     state = "ongoing" if c.active else "stopped"
-    return Evidence("Systemic glucocorticoid since", f"{c.drug}, {months:.0f} months, {state}", c.start, c.sources[0])
+    return Evidence(
+        "Systemic glucocorticoid since", f"{c.drug}, {months:.0f} months, {state}", c.start, c.sources[0]
+    )
 
 
 # --- bone-targeted therapy -------------------------------------------------------------------------
@@ -76,7 +78,9 @@ def stop_date(c: MedicationCourse) -> date | None:
 def therapy_evidence(c: MedicationCourse) -> Evidence:
     if c.active:
         return Evidence("Bone-targeted therapy since", f"{c.drug}, current", c.start, c.sources[0])
-    return Evidence("Bone-targeted therapy, last dose", f"{c.drug}, stopped", c.last_dose or c.end, c.sources[0])
+    return Evidence(
+        "Bone-targeted therapy, last dose", f"{c.drug}, stopped", c.last_dose or c.end, c.sources[0]
+    )
 
 
 # --- fractures -------------------------------------------------------------------------------------

@@ -65,9 +65,9 @@ def fracture_on_therapy(ctx: RuleContext) -> Outcome:
         return cur
     tx, months = cur
     b = ctx.t.bone
-    if months < b.mon_min_therapy_months:
+    if months < b.mon_min_therapy_months or tx.start is None:
         return Skip.na(f"on {tx.drug} for {months:.0f} months, less than {b.mon_min_therapy_months.text}")
-    cut = tx.start + timedelta(days=b.mon_min_therapy_months * DAYS_PER_MONTH)  # type: ignore[operator]
+    cut = tx.start + timedelta(days=b.mon_min_therapy_months * DAYS_PER_MONTH)
     new = [
         f
         for f in ctx.summary.fractures
@@ -85,7 +85,8 @@ def fracture_on_therapy(ctx: RuleContext) -> Outcome:
         summary=f"New fracture ({fracture_text(fx)}, {fx.when}) despite {months:.0f} months of {tx.drug}: "
         "treatment failure – escalate",
         reason="A new fracture after a year of therapy is treatment failure: escalate the dose or the agent "
-        "(anabolic in adults at very high risk)." + (" The fracture is not confirmed: confirm it first." if confirm else ""),
+        "(anabolic in adults at very high risk)."
+        + (" The fracture is not confirmed: confirm it first." if confirm else ""),
         evidence=(therapy_evidence(tx), *map(fracture_evidence, new)),
         key=f"MON-01:{fracture_key(fx)}",
         since=fx.when,
@@ -99,14 +100,17 @@ def falling_on_therapy(ctx: RuleContext) -> Outcome:
         return cur
     tx, months = cur
     if months < ctx.t.bone.mon_min_therapy_months:
-        return Skip.na(f"on {tx.drug} for {months:.0f} months, less than {ctx.t.bone.mon_min_therapy_months.text}")
+        return Skip.na(
+            f"on {tx.drug} for {months:.0f} months, less than {ctx.t.bone.mon_min_therapy_months.text}"
+        )
     falls = declines(ctx, tx.start)
     if not falls:
         return Skip.below("no fall in bone density since therapy started")
     d = falls[0]
     return Signal(
         indicator=Indicator.WARNING,
-        summary=f"BMD falling on {tx.drug} ({d.site} {d.text}) – check adherence, vitamin D, secondary causes",
+        summary=f"BMD falling on {tx.drug} ({d.site} {d.text}) – check adherence, vitamin D, "
+        "secondary causes",
         reason=f"{d.text} at {d.site} over {d.months:.0f} months on therapy: check adherence, vitamin D and "
         "secondary causes; consider escalation.",
         evidence=(therapy_evidence(tx), *d.evidence),
@@ -215,7 +219,10 @@ def risk_returned(ctx: RuleContext) -> Outcome:
         for gc in ctx.summary.courses(DrugClass.GLUCOCORTICOID):
             if gc.active and gc.start and gc.start > stop:
                 returned.append(
-                    ("glucocorticoids restarted", Evidence("Glucocorticoid restarted", gc.drug, gc.start, gc.sources[0]))
+                    (
+                        "glucocorticoids restarted",
+                        Evidence("Glucocorticoid restarted", gc.drug, gc.start, gc.sources[0]),
+                    )
                 )
         since = ctx.summary.non_ambulatory_since
         if ctx.summary.non_ambulatory and since and since > stop:

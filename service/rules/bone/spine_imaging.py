@@ -89,7 +89,8 @@ def surveillance_on_glucocorticoids(ctx: RuleContext) -> Outcome:
     overdue = age > b.si_gc_warning_months
     return Signal(
         indicator=Indicator.WARNING if overdue else Indicator.INFO,
-        summary=f"Spine imaging {'overdue' if overdue else 'due'} on glucocorticoids: last one {_ago(ctx, last)}",
+        summary=f"Spine imaging {'overdue' if overdue else 'due'} on glucocorticoids: last one "
+        f"{_ago(ctx, last)}",
         reason="On glucocorticoids vertebral fractures are often silent, so the spine is imaged "
         "regularly; the last image is older than the surveillance interval.",
         evidence=(gc_evidence(gc, ctx.today), imaging_evidence(last)),
@@ -161,7 +162,9 @@ def new_symptoms(ctx: RuleContext) -> Outcome:
         and not imaging(ctx, f.when)
     ]
     if not new:
-        return Skip.na(f"no back pain, height loss or kyphosis in the last {window.text} without imaging since")
+        return Skip.na(
+            f"no back pain, height loss or kyphosis in the last {window.text} without imaging since"
+        )
     first = min(new, key=lambda f: f.when or ctx.today)
     what = "/".join(dict.fromkeys(SYMPTOMS[f.symptom] for f in new))
     return Signal(
@@ -210,7 +213,8 @@ def low_bmd_imaging(ctx: RuleContext) -> Outcome:
         return Skip.na(f"spine imaged within {b.si_low_bmd_months.text}")
     return Signal(
         indicator=Indicator.WARNING,
-        summary=f"Low BMD ({site_label(m)} {score_text(m)}): look for vertebral fractures before deciding therapy",
+        summary=f"Low BMD ({site_label(m)} {score_text(m)}): look for vertebral fractures before "
+        "deciding therapy",
         reason=f"{exam.why}. Low bone density raises the chance of silent vertebral fractures, which "
         "change the treatment decision.",
         evidence=(
@@ -230,7 +234,9 @@ def long_bone_fracture_imaging(ctx: RuleContext) -> Outcome:
     new = [
         f
         for f in ctx.summary.fractures
-        if is_long_bone_fragility(f) and f.when and 0 <= (ctx.today - f.when).days <= b.si_long_bone_recent_days
+        if is_long_bone_fragility(f)
+        and f.when
+        and 0 <= (ctx.today - f.when).days <= b.si_long_bone_recent_days
     ]
     if not new:
         return Skip.na(f"no fragility long-bone fracture in the last {b.si_long_bone_recent_days.text}")
@@ -238,8 +244,8 @@ def long_bone_fracture_imaging(ctx: RuleContext) -> Outcome:
     confirm = needs_confirmation(fx)
     return Signal(
         indicator=Indicator.INFO,
-        summary=f"Long-bone fragility fracture ({fracture_text(fx)}, {fx.when}): screen the spine for fractures"
-        + (" (confirm low trauma)" if confirm else ""),
+        summary=f"Long-bone fragility fracture ({fracture_text(fx)}, {fx.when}): screen the spine "
+        "for fractures" + (" (confirm low trauma)" if confirm else ""),
         reason="A non-vertebral fragility fracture predicts vertebral fractures; screen the spine."
         + (" The mechanism or the diagnosis is not confirmed: confirm it first." if confirm else ""),
         evidence=tuple(fracture_evidence(f) for f in new),
@@ -265,4 +271,3 @@ def imaging_on_therapy(ctx: RuleContext) -> Outcome:
         evidence=(therapy_evidence(tx), imaging_evidence(last)),
         key=f"SI-08:{tx.drug}:{last.source if last else ''}",
     )
-

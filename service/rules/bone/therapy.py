@@ -29,7 +29,9 @@ FIRST_LINE_CHILD = " In children, IV bisphosphonate is the usual first line."
 
 def _cap(ctx: RuleContext, ind: Indicator, *fractures: Fracture) -> Indicator:
     """Critical only on confirmed evidence and known medication data."""
-    if ind is Indicator.CRITICAL and (any(needs_confirmation(f) for f in fractures) or not medications_known(ctx)):
+    if ind is Indicator.CRITICAL and (
+        any(needs_confirmation(f) for f in fractures) or not medications_known(ctx)
+    ):
         return Indicator.WARNING
     return ind
 
@@ -73,7 +75,11 @@ def _vertebral(ctx: RuleContext, with_risk: bool) -> Outcome:
     vf = max(vfs, key=lambda f: (not needs_confirmation(f), f.genant_grade or 1, str(f.when)))
     others = r.names(*vfs)
     if bool(others) is not with_risk:
-        return Skip.na("another persistent risk factor present (BT-01)" if others else "no other persistent risk factor (BT-01b)")
+        return Skip.na(
+            "another persistent risk factor present (BT-01)"
+            if others
+            else "no other persistent risk factor (BT-01b)"
+        )
     grade = vf.genant_grade
     # Critical needs a risk factor on final data: a preliminary low/falling DXA is listed, not counted.
     confirmed = r.confirmed_names(*vfs)
@@ -83,11 +89,18 @@ def _vertebral(ctx: RuleContext, with_risk: bool) -> Outcome:
     if needs_confirmation(vf):
         summary = f"Possible vertebral fracture ({fracture_text(vf)}) on {when}: confirm; treat if confirmed"
     elif (not with_risk or preliminary_only) and ind is Indicator.WARNING:
-        summary = f"Mild vertebral deformity ({fracture_text(vf)}) on {when}: confirm by expert read; treat if so"
+        summary = (
+            f"Mild vertebral deformity ({fracture_text(vf)}) on {when}: confirm by expert read; treat if so"
+        )
     else:
-        summary = f"Vertebral fracture ({fracture_text(vf)}) on {when}: bone-targeted therapy indicated – refer"
+        summary = (
+            f"Vertebral fracture ({fracture_text(vf)}) on {when}: bone-targeted therapy indicated – refer"
+        )
     if others:
-        reason = f"A vertebral fracture is a clear indication for bone-targeted therapy; risk persists ({', '.join(others)})."
+        reason = (
+            "A vertebral fracture is a clear indication for bone-targeted therapy; risk persists "
+            f"({', '.join(others)})."
+        )
     else:
         reason = "No other persistent risk factor: a mild deformity needs an expert read before treating."
     if preliminary_only:
@@ -196,7 +209,8 @@ def glucocorticoid_osteoporosis(ctx: RuleContext) -> Outcome:
         "FRAX adjusted for the glucocorticoid dose, and treat moderate or high risk (oral bisphosphonate "
         "first; anabolic for very high risk).",
         indicator=Indicator.WARNING,
-        summary=f"Glucocorticoid osteoporosis risk ({what}): assess fracture risk (FRAX); treat if moderate/high",
+        summary=f"Glucocorticoid osteoporosis risk ({what}): assess fracture risk (FRAX); treat if "
+        "moderate/high",
         evidence=(
             *([score_evidence(low_t, "lowest T-score")] if t_ok and low_t else []),
             *r.evidence(ctx.today),
@@ -222,7 +236,8 @@ def preemptive(ctx: RuleContext) -> Outcome:
         "No fracture yet, but risk persists: the field is moving to therapy before a first fracture "
         "(emerging practice; discuss with a bone-health expert).",
         indicator=Indicator.INFO,
-        summary=f"Persistent risk factors (glucocorticoids + {', '.join(extra)}): discuss pre-emptive bone therapy",
+        summary=f"Persistent risk factors (glucocorticoids + {', '.join(extra)}): discuss "
+        "pre-emptive bone therapy",
         evidence=tuple(r.evidence(ctx.today)),
         key=f"BT-06:{r.key}",
     )
@@ -242,7 +257,9 @@ def before_starting(ctx: RuleContext) -> Outcome:
         for c in (Concept.CYSTATIN_C, Concept.CREATININE)
         if (m := s.latest(c)) and months_ago(ctx, m.when) <= b.renal_lookback_months
     ]
-    ev += [Evidence(m.concept.value.replace("_", " ").capitalize(), m.display, m.when, m.source) for m in renal]
+    ev += [
+        Evidence(m.concept.value.replace("_", " ").capitalize(), m.display, m.when, m.source) for m in renal
+    ]
     if not renal:
         problems.append("renal function unknown")
     elif renal[0].concept is not Concept.CYSTATIN_C:
@@ -253,7 +270,8 @@ def before_starting(ctx: RuleContext) -> Outcome:
         return Skip.na("vitamin D and renal function known and adequate")
     return Signal(
         indicator=Indicator.INFO,
-        summary="Before a bisphosphonate: correct vitamin D and check renal function (cystatin C if low muscle mass)",
+        summary="Before a bisphosphonate: correct vitamin D and check renal function (cystatin C "
+        "if low muscle mass)",
         reason=f"Before starting: {'; '.join(problems)}. Creatinine overestimates renal function when muscle "
         "mass is low.",
         evidence=tuple(ev),

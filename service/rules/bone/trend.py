@@ -41,7 +41,9 @@ class Decline:
 
     @property
     def key(self) -> str:
-        return f"decline:{self.earlier.source}={self.earlier.value:g}>{self.later.source}={self.later.value:g}"
+        return (
+            f"decline:{self.earlier.source}={self.earlier.value:g}>{self.later.source}={self.later.value:g}"
+        )
 
 
 def _lsc(ctx: RuleContext, site: Site | None) -> Threshold | None:

@@ -36,13 +36,17 @@ def _current(ctx: RuleContext) -> Measurement | Skip:
     if last is None:
         return Skip.missing("no 25-OH vitamin D on record")
     if months_ago(ctx, last.when) > ctx.t.bone.vitd_lookback_months:
-        return Skip.stale(f"last 25-OH vitamin D {last.when} is older than {ctx.t.bone.vitd_lookback_months.text}")
+        return Skip.stale(
+            f"last 25-OH vitamin D {last.when} is older than {ctx.t.bone.vitd_lookback_months.text}"
+        )
     return last
 
 
 def _deficient(ctx: RuleContext, m: Measurement) -> bool:
     b = ctx.t.bone
-    return below(m, b.vitd_deficient_ng_ml) or (m.comparator in ("<", "<=") and m.value <= b.vitd_target_ng_ml)
+    return below(m, b.vitd_deficient_ng_ml) or (
+        m.comparator in ("<", "<=") and m.value <= b.vitd_target_ng_ml
+    )
 
 
 @rule("VD-01")
@@ -53,10 +57,14 @@ def test_due(ctx: RuleContext) -> Outcome:
         return Skip.na(f"25-OH vitamin D measured {last.when}")
     return Signal(
         indicator=Indicator.INFO,
-        summary=f"25-OH vitamin D due: last one {last.display} on {last.when}" if last else "25-OH vitamin D due: none on record",
+        summary=f"25-OH vitamin D due: last one {last.display} on {last.when}"
+        if last
+        else "25-OH vitamin D due: none on record",
         reason="Vitamin D is checked regularly in neuromuscular bone care"
         + ("; the older value is not used for decisions." if last else "."),
-        evidence=(_evidence(last, "older than the window"),) if last else (Evidence("25-OH vitamin D", "none on record"),),
+        evidence=(_evidence(last, "older than the window"),)
+        if last
+        else (Evidence("25-OH vitamin D", "none on record"),),
         key=f"VD-01:{last.source if last else ''}",
     )
 
@@ -67,7 +75,9 @@ def deficiency(ctx: RuleContext) -> Outcome:
     if isinstance(last, Skip):
         return last
     if not _deficient(ctx, last):
-        return Skip.below(f"25-OH vitamin D {last.display} is not below {ctx.t.bone.vitd_deficient_ng_ml.text}")
+        return Skip.below(
+            f"25-OH vitamin D {last.display} is not below {ctx.t.bone.vitd_deficient_ng_ml.text}"
+        )
     recheck = max(ctx.today, last.when + timedelta(days=ctx.t.bone.vitd_recheck_months * DAYS_PER_MONTH))
     return Signal(
         indicator=Indicator.WARNING,

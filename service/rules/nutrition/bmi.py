@@ -36,7 +36,8 @@ def _low_bmi(ctx: RuleContext) -> Signal | Skip:
     return Signal(
         indicator=Indicator.CRITICAL if severe else Indicator.WARNING,
         summary=f"{now.label} at age {int(age)}: {band} low BMI (GLIM) – nutrition assessment",
-        reason=f"BMI is below {(n.bmi_severe_kg_m2 if severe else moderate).text}: {band} malnutrition by GLIM.",
+        reason=f"BMI is below {(n.bmi_severe_kg_m2 if severe else moderate).text}: {band} "
+        "malnutrition by GLIM.",
         evidence=now.evidence,
         key=now.key,
         notes=now.notes,
@@ -65,7 +66,11 @@ def _als_bmi_fall(ctx: RuleContext) -> Signal | Skip:
         return Skip.missing("no recent height: BMI cannot be followed")
     w, h = wc.current, now.height
     span_min, window = n.weight_min_span_days, n.recent_loss_window_days
-    earlier = [m for m in s.series(Concept.WEIGHT) if m.comparator is None and span_min <= (w.when - m.when).days <= window]
+    earlier = [
+        m
+        for m in s.series(Concept.WEIGHT)
+        if m.comparator is None and span_min <= (w.when - m.when).days <= window
+    ]
     onsets = [d.onset for d in s.diagnoses if d.disorder is Nmd.ALS and d.onset is not None]
     if onsets:
         at_dx = [
@@ -85,7 +90,8 @@ def _als_bmi_fall(ctx: RuleContext) -> Signal | Skip:
         return Skip.below(f"BMI fell {shown(fall)}, less than {n.als_bmi_fall_kg_m2.text}")
     return Signal(
         indicator=Indicator.WARNING,
-        summary=f"BMI fell {shown(fall)} points in {months((w.when - ref.when).days)} ({before:.1f} → {now.bmi:.1f}) – "
+        summary=f"BMI fell {shown(fall)} points in {months((w.when - ref.when).days)} "
+        f"({before:.1f} → {now.bmi:.1f}) – "
         "each point lost raises ALS mortality 9–23 %",
         reason="In ALS each BMI point lost raises mortality (hazard ratio 1.09–1.23).",
         evidence=(evidence_of("Earlier weight", ref), *now.evidence),

@@ -35,7 +35,9 @@ def weight_context(ctx: RuleContext) -> WeightContext | None:
     if not weights:
         return None
     w = weights[-1]
-    return WeightContext(w, s.age_at(w.when), s.has(Nmd.ALS), is_fresh(w, ctx.today, ctx.t.nutrition.weight_fresh_days))
+    return WeightContext(
+        w, s.age_at(w.when), s.has(Nmd.ALS), is_fresh(w, ctx.today, ctx.t.nutrition.weight_fresh_days)
+    )
 
 
 @memo
@@ -101,7 +103,11 @@ def adult_now(ctx: RuleContext) -> BodySize | None:
             _preliminary(wc.current, h),
         )
     sent = ctx.summary.latest(Concept.BMI)
-    if sent is not None and sent.comparator is None and is_fresh(sent, ctx.today, ctx.t.nutrition.weight_fresh_days):
+    if (
+        sent is not None
+        and sent.comparator is None
+        and is_fresh(sent, ctx.today, ctx.t.nutrition.weight_fresh_days)
+    ):
         return BodySize(
             sent.value,
             None,

@@ -24,7 +24,11 @@ def _underweight(ctx: RuleContext) -> Signal | Skip:
     if now is None or now.z is None:
         return Skip.missing("no BMI-for-age: needs a recent weight and height, or an EHR percentile")
     # The 5th-percentile definition is for BMI-for-age; weight-for-length uses the Z bands only.
-    low_pct = now.label.startswith("BMI") and now.percentile is not None and now.percentile < n.child_bmi_percentile - EPS
+    low_pct = (
+        now.label.startswith("BMI")
+        and now.percentile is not None
+        and now.percentile < n.child_bmi_percentile - EPS
+    )
     if now.z <= n.child_z_severe_sd + EPS:
         ind = Indicator.CRITICAL
     elif now.z <= n.child_z_moderate_sd + EPS or low_pct:
@@ -74,8 +78,10 @@ def _child_loss(ctx: RuleContext) -> Signal | Skip:
                 indicator=ind,
                 summary=f"Weight down {shown(loss)} % in {months((w.when - usual.when).days)} "
                 f"({usual.value:.1f} → {w.value:.1f} kg): paediatric malnutrition indicator",
-                reason=f"A child's weight loss of {n.child_loss_mild_pct.text}, {n.child_loss_moderate_pct.text} "
-                f"or {n.child_loss_severe_pct.text} of usual weight is a mild, moderate or severe malnutrition "
+                reason=f"A child's weight loss of {n.child_loss_mild_pct.text}, "
+                f"{n.child_loss_moderate_pct.text} "
+                f"or {n.child_loss_severe_pct.text} of usual weight is a mild, moderate or severe "
+                "malnutrition "
                 "indicator.",
                 evidence=(evidence_of("Usual weight", usual), evidence_of("Current weight", w)),
                 key=f"W:{usual.source}={usual.value:.1f};{w.source}={w.value:.1f}",
@@ -99,8 +105,10 @@ def _child_loss(ctx: RuleContext) -> Signal | Skip:
         return Skip.below(f"BMI-for-age Z fell {shown(fall, 2)}, less than {n.child_z_fall_mild_sd.text}")
     return Signal(
         indicator=ind,
-        summary=f"BMI-for-age Z fell {shown(fall, 2)} ({z0:.2f} → {now.z:.2f}): paediatric malnutrition indicator",
-        reason="A falling BMI-for-age Z-score is a malnutrition indicator even when the kilograms stay the same.",
+        summary=f"BMI-for-age Z fell {shown(fall, 2)} ({z0:.2f} → {now.z:.2f}): paediatric "
+        "malnutrition indicator",
+        reason="A falling BMI-for-age Z-score is a malnutrition indicator even when the kilograms "
+        "stay the same.",
         evidence=(*now.evidence, Evidence("Earlier BMI-for-age Z", f"{z0:.2f}", None, src)),
         key=f"Z:{src}={z0:.2f}|{now.key}",
         notes=now.notes,

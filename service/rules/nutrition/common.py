@@ -13,7 +13,11 @@ from service.rules.measures import evidence_of
 from service.rules.nutrition.body import weight_context
 
 WEIGHT_LOSS_RULES = frozenset({"NUT-01", "NUT-02", "NUT-03", "NUT-05", "NUT-07"})
-WEIGHT_BASED = ("W:", "B:", "Z:")  # keys of signals that rest on the current weight (or an EHR BMI/percentile)
+WEIGHT_BASED = (
+    "W:",
+    "B:",
+    "Z:",
+)  # keys of signals that rest on the current weight (or an EHR BMI/percentile)
 REPEAT_WEIGHT = "repeat-weight"
 INTENTIONAL = "Weight loss may be intentional: a weight-management plan exists (card kept at info)."
 
@@ -24,7 +28,9 @@ def _weight_notes(ctx: RuleContext) -> tuple[str, ...]:
     if any(f.symptom is Symptom.OEDEMA for f in s.findings):
         notes.append("Verify weight: oedema is documented and can mask or mimic weight change.")
     if s.gastrostomy:
-        notes.append("Verify weight: gastrostomy in place (fluid shifts, feed timing, scale or wheelchair tare).")
+        notes.append(
+            "Verify weight: gastrostomy in place (fluid shifts, feed timing, scale or wheelchair tare)."
+        )
     return tuple(notes)
 
 
@@ -60,4 +66,3 @@ def finish(ctx: RuleContext, rule_id: str, draft: Signal | Skip) -> Outcome:
 
 def no_weight(ctx: RuleContext) -> Skip | None:
     return Skip.missing("no weight on record") if weight_context(ctx) is None else None
-

@@ -48,7 +48,8 @@ def discuss_gastrostomy(ctx: RuleContext) -> Outcome:
         indicator=Indicator.WARNING,
         summary=f"ALS weight loss with FVC {fvc.value:g} % predicted{trend}: discuss gastrostomy while FVC > "
         f"{n.gastrostomy_fvc_low_pct.text}",
-        reason="Weight is falling and FVC is still above the safe line: gastrostomy is safest before FVC falls "
+        reason="Weight is falling and FVC is still above the safe line: gastrostomy is safest "
+        "before FVC falls "
         "further (the exact timing is not settled).",
         evidence=(evidence_of("FVC % predicted", fvc), *(e for sig in loss for e in sig.evidence)),
         key="|".join(dict.fromkeys([f"FVC:{fvc.source}={fvc.value:.0f}"] + [sig.key for sig in loss])),

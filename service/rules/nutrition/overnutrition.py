@@ -29,17 +29,25 @@ def _over(ctx: RuleContext) -> Signal | Skip:
         label, why = f"{now.label} (≥ {n.over_bmi_adult_kg_m2.text})", "high BMI"
     elif not adult and now.percentile is not None and now.label.startswith("BMI"):
         if gc_dmd and now.percentile >= n.over_bmi_percentile_dmd:
-            label, why = now.label, f"at or above the {n.over_bmi_percentile_dmd.number}th percentile on glucocorticoids"
+            label, why = (
+                now.label,
+                f"at or above the {n.over_bmi_percentile_dmd.number}th percentile on glucocorticoids",
+            )
         elif sma and now.percentile > n.over_bmi_percentile_sma:
             label = f"SMA, {now.label}"
             why = f"SMA above the {n.over_bmi_percentile_sma.number}th percentile: evaluate body composition"
     if not label:
         return Skip.below(f"{now.label} is not in the over-nutrition range")
-    tail = "evaluate body composition (excess fat)" if label.startswith("SMA") else "weight gain / low lean mass risk"
+    tail = (
+        "evaluate body composition (excess fat)"
+        if label.startswith("SMA")
+        else "weight gain / low lean mass risk"
+    )
     return Signal(
         indicator=Indicator.INFO,
         summary=f"{label}: dietitian review – {tail}",
-        reason=f"{why.capitalize()}. Glucocorticoids and loss of ambulation drive fat gain; in SMA fat mass is "
+        reason=f"{why.capitalize()}. Glucocorticoids and loss of ambulation drive fat gain; in SMA "
+        "fat mass is "
         "high at a normal BMI.",
         evidence=now.evidence,
         key=now.key,

@@ -19,14 +19,18 @@ def loss_pct(usual: Measurement | None, w: Measurement) -> float:
     return 100.0 * (usual.value - w.value) / usual.value
 
 
-def loss_signal(ctx: RuleContext, ind: Indicator, usual: Measurement, w: Measurement, loss: float, tail: str) -> Signal:
+def loss_signal(
+    ctx: RuleContext, ind: Indicator, usual: Measurement, w: Measurement, loss: float, tail: str
+) -> Signal:
     wc = weight_context(ctx)
     documented = usual.usual or usual.concept is Concept.USUAL_WEIGHT
     when = "from usual" if documented else f"in {months((w.when - usual.when).days)}"
-    reason = f"Weight is {shown(loss)} % below the {'documented usual' if documented else 'heaviest recent'} weight."
+    which = "documented usual" if documented else "heaviest recent"
+    reason = f"Weight is {shown(loss)} % below the {which} weight."
     if wc is not None and wc.als:
         reason += (
-            f" In ALS a loss of {ctx.t.nutrition.weight_loss_warning_pct.text} from usual weight nearly doubles "
+            f" In ALS a loss of {ctx.t.nutrition.weight_loss_warning_pct.text} from usual weight "
+            "nearly doubles "
             "mortality (HR 1.92)."
         )
     return Signal(
@@ -56,14 +60,18 @@ def adult_loss(ctx: RuleContext) -> dict[str, Signal | Skip]:
     s, w = ctx.summary, wc.current
     span = int(n.weight_min_span_days)
     out: dict[str, Signal | Skip] = {}
-    usual = s.usual_weight(w, int(n.usual_weight_lookback_als_days if wc.als else n.usual_weight_lookback_days), span)
+    usual = s.usual_weight(
+        w, int(n.usual_weight_lookback_als_days if wc.als else n.usual_weight_lookback_days), span
+    )
     loss = loss_pct(usual, w)
     if usual is None:
         out["NUT-01"] = out["NUT-02"] = Skip.missing(
             f"no usual weight (two weights at least {n.weight_min_span_days.text} apart)"
         )
     elif loss < n.weight_loss_warning_pct - EPS:
-        out["NUT-01"] = out["NUT-02"] = Skip.below(f"loss {shown(loss)} % is below {n.weight_loss_warning_pct.text}")
+        out["NUT-01"] = out["NUT-02"] = Skip.below(
+            f"loss {shown(loss)} % is below {n.weight_loss_warning_pct.text}"
+        )
     else:
         severe = loss >= n.weight_loss_severe_pct - EPS
         ind = Indicator.CRITICAL if severe and wc.als else Indicator.WARNING

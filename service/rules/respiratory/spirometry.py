@@ -43,7 +43,9 @@ def _pct_predicted(ctx: RuleContext) -> tuple[str, Measurement] | None:
 
 def _litres(ctx: RuleContext) -> tuple[str, Measurement] | None:
     """Latest vital capacity in litres, FVC or (slow) VC; on a shared date the lower one."""
-    both = [("FVC", m) for m in ctx.summary.series(Concept.FVC)] + [("VC", m) for m in ctx.summary.series(Concept.VC)]
+    both = [("FVC", m) for m in ctx.summary.series(Concept.FVC)] + [
+        ("VC", m) for m in ctx.summary.series(Concept.VC)
+    ]
     if not both:
         return None
     last = max(m.when for _, m in both)
@@ -51,7 +53,8 @@ def _litres(ctx: RuleContext) -> tuple[str, Measurement] | None:
 
 
 def _fresh_or_repeat(ctx: RuleContext, signal: Signal, m: Measurement | None) -> Signal:
-    """The signal when its measurement is fresh; else a 'repeat spirometry' signal (never a threshold card)."""
+    """The signal when its measurement is fresh; else a 'repeat spirometry' signal (never a "
+    "threshold card)."""
     days = fresh_days(ctx)
     if m is None or is_fresh(m, ctx.today, days):
         return signal
@@ -76,7 +79,8 @@ def _fvc_signal(ctx: RuleContext, als: bool) -> Signal | None:
         signal = Signal(
             indicator=Indicator.WARNING,
             summary=f"{name} {m.display} predicted (< {low.text}): {NIV}",
-            reason=f"{name} below {low.text} predicted meets the criteria for non-invasive ventilation in ALS, "
+            reason=f"{name} below {low.text} predicted meets the criteria for non-invasive "
+            "ventilation in ALS, "
             "which lengthens survival.",
             evidence=(evidence_of(f"{name} % predicted", m),),
             key=f"R:{m.source}={m.value:g}",
@@ -101,7 +105,10 @@ def niv_criteria(ctx: RuleContext) -> Outcome:
     fvc = _fvc_signal(ctx, als=True)
     if fvc is not None:
         out.append(fvc)
-    for concept, limit, name in ((Concept.MIP, r.mip_low_cmh2o, "MIP"), (Concept.SNIP, r.snip_low_cmh2o, "SNIP")):
+    for concept, limit, name in (
+        (Concept.MIP, r.mip_low_cmh2o, "MIP"),
+        (Concept.SNIP, r.snip_low_cmh2o, "SNIP"),
+    ):
         p = ctx.summary.latest(concept)
         if p is not None and below(_strength(p), limit):
             signal = Signal(
@@ -155,7 +162,8 @@ def vital_capacity_litres(ctx: RuleContext) -> Outcome:
         indicator=Indicator.WARNING,
         summary=f"{name} {m.display} (< {vlow.text}): higher risk of hospitalisation for chest infection – "
         "respiratory review",
-        reason=f"A vital capacity below {vlow.text} in ALS raises the risk of hospitalisation for chest infection.",
+        reason=f"A vital capacity below {vlow.text} in ALS raises the risk of hospitalisation for "
+        "chest infection.",
         evidence=(evidence_of(f"{name} (litres)", m),),
         key=f"R:{m.source}={m.value:g}",
     )
