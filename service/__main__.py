@@ -1,10 +1,4 @@
-"""Command line: ``python -m service <command>``.
-
-evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
-fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
-feedback report|purge ...               feedback statistics for the clinic; retention purge
-thresholds schema|list                  JSON Schema of the institution's thresholds file; the defaults
-"""
+"""Command line: python -m service <command> (``main`` below; ``build_parser`` describes every command)."""
 
 from __future__ import annotations
 
@@ -46,6 +40,61 @@ def _thresholds(args: argparse.Namespace) -> int:
     return 0
 
 
+DESCRIPTION = """\
+NMD CDS service tools.
+
+  evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
+  fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
+  feedback report|purge ...               feedback statistics for the clinic; retention purge
+  thresholds schema|list                  thresholds file JSON Schema; the values in force
+
+Settings come from the NMD_CDS_* environment variables (see service/config.py)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; ``fixtures`` and ``feedback`` take theirs from their own modules."""
+    from service.feedback import cli as feedback_cli
+    from service.fixtures import cli as fixtures_cli
+
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate a hook request file ('-' for stdin)",
+        description="Print the response the HTTP endpoint would give for a hook request (exit 1 when it is "
+        "an error, with the HTTP status on stderr).",
+    )
+    ev.add_argument("request", help="hook request JSON file, or - to read it from stdin")
+    ev.add_argument(
+        "--service", default="nmd-bone-health", metavar="ID", help="service id (default: nmd-bone-health)"
+    )
+    ev.set_defaults(func=_evaluate)
+    fixtures_cli.configure(
+        sub.add_parser(
+            "fixtures", help="render the integration fixtures", description=fixtures_cli.DESCRIPTION
+        )
+    )
+    feedback_cli.configure(
+        sub.add_parser("feedback", help="feedback report / purge", description=feedback_cli.DESCRIPTION)
+    )
+    th = sub.add_parser(
+        "thresholds",
+        help="clinical thresholds: the overrides schema or the values in force",
+        description="schema: the JSON Schema of an institution's thresholds file (NMD_CDS_THRESHOLDS_FILE). "
+        "list: every threshold in force, its unit, [R] when the figure was recalled rather than checked "
+        "against its source, and the keys of its sources.",
+    )
+    th.add_argument(
+        "what", choices=["schema", "list"], help="schema: the overrides JSON Schema; list: the values"
+    )
+    th.set_defaults(func=_thresholds)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["feedback"]:
@@ -56,22 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         from service.fixtures.cli import main as fixtures_main
 
         return fixtures_main(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="evaluate a hook request file ('-' for stdin)")
-    ev.add_argument("request")
-    ev.add_argument("--service", default="nmd-bone-health")
-    ev.set_defaults(func=_evaluate)
-    th = sub.add_parser("thresholds", help="clinical thresholds: the overrides schema or the values in force")
-    th.add_argument("what", choices=["schema", "list"])
-    th.set_defaults(func=_thresholds)
-    sub.add_parser(
-        "fixtures", help="render the integration fixtures (see: python -m service fixtures --help)"
-    )
-    sub.add_parser("feedback", help="feedback report / purge (see: python -m service feedback --help)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except (ConfigError, ThresholdError) as exc:
