@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python venv, Node FHIR test server, FHIR R4 examples) and run the suite.
+# PostgreSQL: the tests start a throwaway cluster of their own with the machine's server binaries
+# (initdb, pg_ctl), unless NMD_CDS_TEST_PG_URL names a server to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m tests.pg_cluster  # one line saying what to install when the binaries are missing
 # The real FHIR server of the integration tests (Medplum's engine on its own Node 22, from npm).
 (cd tests/fhir_server && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 # The official FHIR R4 examples for the corpus tests.

@@ -1,11 +1,4 @@
-"""Command line: ``python -m service <command>``.
-
-evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
-fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
-feedback report|purge ...               feedback statistics for the clinic; retention purge
-thresholds schema|list                  JSON Schema of a site's file; the thresholds in force
-knowledge [--out DIR] [examples]        the rule catalogue as static HTML and JSON; refresh its examples
-"""
+"""Command line: python -m service <command> (``main`` below; ``build_parser`` describes every command)."""
 
 from __future__ import annotations
 
@@ -76,15 +69,86 @@ def _knowledge(args: argparse.Namespace) -> int:
     for entry in knowledge.catalogue:
         page = rule_html(knowledge, entry.id, today, known.get(entry.id))
         (out / "rules" / f"{entry.id}.html").write_text(page, encoding="utf-8")
+    doc = catalogue_json(knowledge, today, known)
     (out / "catalogue.json").write_text(
-        json.dumps(catalogue_json(knowledge, today, known), indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8",
+        json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    print(
-        f"rule catalogue ({len(knowledge.catalogue.rules)} rules) written to {out}/index.html and "
-        "catalogue.json"
-    )
+    print(f"rule catalogue ({len(knowledge.catalogue.rules)} rules): {out / 'index.html'}, catalogue.json")
     return 0
+
+
+DESCRIPTION = """\
+NMD CDS service tools.
+
+  evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
+  fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
+  feedback report|purge ...               feedback statistics for the clinic; retention purge
+  thresholds schema|list                  a site file's JSON Schema; the thresholds in force
+  knowledge [examples] [--out DIR]        the rule catalogue as HTML pages and JSON, for clinical review
+
+Settings come from the NMD_CDS_* environment variables (see service/config.py)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; ``fixtures`` and ``feedback`` take theirs from their own modules."""
+    from service.feedback import cli as feedback_cli
+    from service.fixtures import cli as fixtures_cli
+
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate a hook request file ('-' for stdin)",
+        description="Print the response the HTTP endpoint would give for a hook request (exit 1 when it is "
+        "an error, with the HTTP status on stderr).",
+    )
+    ev.add_argument("request", help="hook request JSON file, or - to read it from stdin")
+    ev.add_argument(
+        "--service", default="nmd-bone-health", metavar="ID", help="service id (default: nmd-bone-health)"
+    )
+    ev.set_defaults(func=_evaluate)
+    fixtures_cli.configure(
+        sub.add_parser(
+            "fixtures", help="render the integration fixtures", description=fixtures_cli.DESCRIPTION
+        )
+    )
+    feedback_cli.configure(
+        sub.add_parser("feedback", help="feedback report / purge", description=feedback_cli.DESCRIPTION)
+    )
+    th = sub.add_parser(
+        "thresholds",
+        help="clinical thresholds: the site file schema or the values in force",
+        description="schema: the JSON Schema of a site's file (threshold overrides and local codes). "
+        "list: every threshold in force with its unit, [R] when the figure was recalled rather than checked "
+        "against its source, site overrides, and the ids of its sources.",
+    )
+    th.add_argument(
+        "what", choices=["schema", "list"], help="schema: the site file JSON Schema; list: the values"
+    )
+    th.set_defaults(func=_thresholds)
+    kn = sub.add_parser(
+        "knowledge",
+        help="write the rule catalogue (HTML pages and JSON) for clinical review",
+        description="catalogue: write index.html, rules/<id>.html and catalogue.json (every rule's logic, "
+        "thresholds in force, sources, its card and an example). examples: refresh the example cards from "
+        "the fixture kit.",
+    )
+    kn.add_argument(
+        "what",
+        nargs="?",
+        choices=["catalogue", "examples"],
+        default="catalogue",
+        help="catalogue (default) or examples",
+    )
+    kn.add_argument(
+        "--out", default="knowledge-catalogue", metavar="DIR", help="output folder for the catalogue"
+    )
+    kn.set_defaults(func=_knowledge)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,36 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         from service.fixtures.cli import main as fixtures_main
 
         return fixtures_main(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="evaluate a hook request file ('-' for stdin)")
-    ev.add_argument("request")
-    ev.add_argument("--service", default="nmd-bone-health")
-    ev.set_defaults(func=_evaluate)
-    th = sub.add_parser("thresholds", help="clinical thresholds: the overrides schema or the values in force")
-    th.add_argument("what", choices=["schema", "list"])
-    th.set_defaults(func=_thresholds)
-    kn = sub.add_parser(
-        "knowledge", help="write the rule catalogue (HTML pages and JSON) for clinical review"
-    )
-    kn.add_argument(
-        "what",
-        nargs="?",
-        choices=["catalogue", "examples"],
-        default="catalogue",
-        help="catalogue: write the pages (default); examples: refresh the example cards from the fixture kit",
-    )
-    kn.add_argument(
-        "--out", default="knowledge-catalogue", help="folder for index.html, rules/*.html, catalogue.json"
-    )
-    kn.set_defaults(func=_knowledge)
-    sub.add_parser(
-        "fixtures", help="render the integration fixtures (see: python -m service fixtures --help)"
-    )
-    sub.add_parser("feedback", help="feedback report / purge (see: python -m service feedback --help)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except (ConfigError, KnowledgeError) as exc:

@@ -67,7 +67,7 @@ class Unauthorized(ApiError):
         return {"error": self.code}
 
     def headers(self) -> dict[str, str]:
-        # RFC 6750 §3 / RFC 9110 §11.6.1: a 401 names the scheme; no error detail, like the body.
+        # RFC 6750 section 3, RFC 9110 section 11.6.1: a 401 names the scheme; no error detail, like the body.
         return {"WWW-Authenticate": "Bearer"}
 
 

@@ -11,10 +11,25 @@ from service.app import create_app
 from service.cds_hooks.request import validator
 from service.config import Settings
 
-pytest_plugins = ["tests.fhir_server.plugin"]
+pytest_plugins = ["tests.fhir_server.plugin", "tests.pg_cluster"]  # fixtures fhir_server, pg_url
 
 TODAY = date(2026, 11, 21)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"  # test data copied into the repo; see each SOURCES.md
+
+
+def data_files(folder: str, pattern: str, expected: int) -> list[Path]:
+    """The files of ``tests/data/<folder>`` matching ``pattern``, for parametrizing a test.
+
+    Fewer than ``expected`` is an error at collection time, so a missing file fails the run loudly
+    instead of quietly collecting fewer (or zero) cases.
+    """
+    found = sorted((DATA / folder).glob(pattern))
+    if len(found) < expected:
+        raise FileNotFoundError(
+            f"tests/data/{folder} holds {len(found)} file(s) matching {pattern}, expected {expected}: "
+            f"restore them from git (see tests/data/{folder}/SOURCES.md)"
+        )
+    return found
 
 
 @pytest.fixture

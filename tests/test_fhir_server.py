@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import time
 from typing import Any
 
 import pytest
 import requests
 
-from tests.fhir_server.harness import FhirServerError, FhirTestServer
+from tests.fhir_server.harness import SERVER_SCRIPT, FhirServerError, FhirTestServer, node_binary
 
 pytestmark = pytest.mark.fhir_server
 
@@ -418,3 +420,77 @@ def test_open_server_and_reliable_stop() -> None:
         os.kill(pid, 0)
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url("metadata"), timeout=2)
+
+
+# --- browsers: CORS and the default base path ------------------------------------------------------
+
+SANDBOX_ORIGIN = "http://localhost:8080"
+
+
+def _preflight(url: str, origin: str) -> requests.Response:
+    return requests.options(
+        url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Private-Network": "true",
+        },
+        timeout=10,
+    )
+
+
+def test_browser_preflight_needs_no_token(loaded: FhirTestServer) -> None:
+    response = _preflight(loaded.url("Observation/_search"), SANDBOX_ORIGIN)
+    assert response.status_code == 204
+    headers = response.headers
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "authorization" in headers["Access-Control-Allow-Headers"].lower()
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert headers["Access-Control-Allow-Private-Network"] == "true"
+
+
+@pytest.mark.parametrize("token", ["right", "missing"])
+def test_cors_headers_on_answers_and_on_401(loaded: FhirTestServer, token: str) -> None:
+    headers = {"Origin": SANDBOX_ORIGIN, **(loaded.auth_headers if token == "right" else {})}
+    response = requests.get(loaded.url(f"Patient/{PID}"), headers=headers, timeout=10)
+    assert response.status_code == (200 if token == "right" else 401)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_default_base_path_and_an_origin_allowlist() -> None:
+    """Started by hand without --base-path, the FHIR base is /fhir; --cors-origin limits the origins."""
+    process = subprocess.Popen(
+        [
+            str(node_binary()),
+            str(SERVER_SCRIPT),
+            "--port",
+            "0",
+            "--cors-origin",
+            SANDBOX_ORIGIN,
+            "--watch-stdin",
+        ],
+        cwd=SERVER_SCRIPT.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("FHIR_")},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        base = re.search(r"listening on (http://\S+)", line)
+        assert base and base.group(1).endswith("/fhir"), line
+        base_url = base.group(1)
+        assert requests.get(f"{base_url}/metadata", timeout=10).status_code == 200
+        root = requests.get(base_url.removesuffix("/fhir") + "/metadata", timeout=10)
+        assert root.status_code == 404 and base_url in root.text
+        allowed = requests.get(f"{base_url}/metadata", headers={"Origin": SANDBOX_ORIGIN}, timeout=10)
+        assert allowed.headers["Access-Control-Allow-Origin"] == SANDBOX_ORIGIN
+        assert allowed.headers["Vary"] == "Origin"
+        other = _preflight(f"{base_url}/Patient", "https://elsewhere.example")
+        assert "Access-Control-Allow-Origin" not in other.headers
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""``python -m service feedback report|purge``: the clinic's report and the retention purge.
+"""python -m service feedback report|purge: the clinic's report and the retention purge.
 
 ``main(argv)`` takes the arguments after ``feedback``; settings come from the environment
 (NMD_CDS_*) unless a test passes them. Exit codes: 0 done, 1 storage failure, 2 usage error.
@@ -17,20 +17,47 @@ from service.feedback.store import FeedbackStore, StoreError, open_store, ts
 EPOCH = date(1970, 1, 1)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m service feedback", description=__doc__.splitlines()[0])
+DESCRIPTION = (
+    "Card feedback: the clinic's report and the retention purge. Settings (the database) come from the "
+    "NMD_CDS_* environment variables."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the feedback subcommands to ``parser`` (its own, or the subcommand of ``python -m service``)."""
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="cards issued, accepted and overridden per topic and rule")
-    rep.add_argument(
-        "--since", type=date.fromisoformat, help="first day (YYYY-MM-DD, UTC); default: all records"
+    rep = sub.add_parser(
+        "report",
+        help="cards issued, accepted and overridden per topic and rule",
+        description="Cards issued in a range of days, with how many were accepted and overridden (and why), "
+        "per topic and rule set.",
     )
     rep.add_argument(
-        "--until", type=date.fromisoformat, help="last day, inclusive (YYYY-MM-DD); default: today"
+        "--since",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="first day (UTC); default: all records",
+    )
+    rep.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="last day, inclusive; default: today",
     )
     rep.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    purge = sub.add_parser("purge", help="delete cards and feedback older than the retention period")
-    purge.add_argument("--days", type=int, help="retention in days (default: NMD_CDS_RETENTION_DAYS)")
+    purge = sub.add_parser(
+        "purge",
+        help="delete cards and feedback older than the retention period",
+        description="Delete the cards issued before the retention period and their feedback (run it daily).",
+    )
+    purge.add_argument(
+        "--days", type=int, metavar="N", help="retention in days (default: NMD_CDS_RETENTION_DAYS)"
+    )
     return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    return configure(argparse.ArgumentParser(prog="python -m service feedback", description=DESCRIPTION))
 
 
 def _midnight(day: date) -> str:

@@ -1,4 +1,4 @@
-"""JWT authentication of CDS clients (CDS Hooks 2.0 §Trusting CDS Clients; checklist §H 43-48).
+"""JWT authentication of CDS clients (CDS Hooks 2.0, "Trusting CDS Clients").
 
 Order of checks: bearer header → header (``alg`` on the allowlist, ``typ`` JWT, ``kid``) → ``iss`` trusted →
 ``jku`` on that issuer's allowlist → key by ``kid`` → signature, ``aud``, ``exp``, ``iat`` (leeway) →

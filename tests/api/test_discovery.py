@@ -1,4 +1,4 @@
-"""GET /cds-services: the service, its hook, texts and prefetch templates (CDS Hooks 2.0 §Discovery)."""
+"""GET /cds-services: the service, its hook, texts and prefetch templates (CDS Hooks 2.0, Discovery)."""
 
 from __future__ import annotations
 

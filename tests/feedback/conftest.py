@@ -1,6 +1,7 @@
-"""Fixtures: the same store tests run against SQLite (a temp file) and the real PostgreSQL server
-(a throw-away schema per test, dropped afterwards). PostgreSQL cases are marked ``postgres`` and
-fail with a clear message when the server does not answer: it is part of this machine's setup."""
+"""Fixtures: the same store tests run against SQLite (a temp file) and a real PostgreSQL server
+(``pg_url``: the session's throwaway cluster or ``NMD_CDS_TEST_PG_URL``; a throw-away schema per test,
+dropped afterwards). PostgreSQL cases are marked ``postgres`` and fail with a clear message when the
+server does not answer."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ from service.feedback.postgres_store import PostgresStore
 from service.feedback.sql_store import SqlStore
 from service.feedback.sqlite_store import SqliteStore
 
-PG_URL = os.environ.get("NMD_CDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @dataclass(frozen=True)
 class StoreSpec:
@@ -35,14 +34,14 @@ class StoreSpec:
         return PostgresStore(self.target, schema=self.schema)
 
 
-def _require_postgres() -> None:
+def _require_postgres(url: str) -> None:
     try:
-        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+        with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         pytest.fail(
-            f"PostgreSQL at {PG_URL} is unreachable ({exc}); the feedback tests need it "
-            "(set NMD_CDS_TEST_PG_URL to another server)",
+            f"PostgreSQL at {url} is unreachable ({exc}); the feedback tests need it "
+            "(unset NMD_CDS_TEST_PG_URL to let the tests start their own, or point it at a running server)",
             pytrace=False,
         )
 
@@ -52,10 +51,11 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     if request.param == "sqlite":
         yield StoreSpec("sqlite", str(tmp_path / "db" / "feedback.sqlite3"))
         return
-    _require_postgres()
-    spec = StoreSpec("postgres", PG_URL, f"nmd_test_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    pg_url: str = request.getfixturevalue("pg_url")
+    _require_postgres(pg_url)
+    spec = StoreSpec("postgres", pg_url, f"nmd_test_{os.getpid()}_{uuid.uuid4().hex[:8]}")
     yield spec
-    cleanup = PostgresStore(PG_URL, schema=spec.schema)
+    cleanup = PostgresStore(pg_url, schema=spec.schema)
     cleanup.drop_schema()
     cleanup.close()
 

@@ -12,11 +12,11 @@ from service.feedback.ledger import FeedbackLedger
 from service.feedback.sqlite_store import SqliteStore
 from service.feedback.store import StoreError
 from tests import builders as b
-from tests.conftest import SHARED, TODAY
+from tests.conftest import DATA, TODAY
 
 URL = "/cds-services/nmd-bone-health"
 FEEDBACK = URL + "/feedback"
-SPEC = SHARED / "cds-hooks-spec" / "extracted-from-spec-2.0.1"
+SPEC = DATA / "cds-hooks-spec"
 REASONS = "https://nmd-cds.example.org/fhir/CodeSystem/override-reason"
 
 

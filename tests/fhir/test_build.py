@@ -191,7 +191,7 @@ def test_unbundle() -> None:
 
 @pytest.mark.parametrize(
     "plan, expected",
-    [  # edge case 16
+    [  # an active weight-management care plan
         ({"status": "active", "title": "Weight management plan (dietitian)"}, True),
         ({"status": "completed", "title": "Weight management plan"}, False),
         ({"status": "active", "category": [cc("x", "y", "Weight management")]}, True),

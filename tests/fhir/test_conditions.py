@@ -1,4 +1,4 @@
-"""Fractures, diagnoses, mobility and findings (clinical-knowledge §1.1, §1.6, §4 items 2-4, 13, 21-23)."""
+"""Fractures, diagnoses, mobility and findings: codes, verification status, negation, merging of sources."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ICD = ICD10CM
 
 @pytest.mark.parametrize(
     "system, code, kind, low_trauma, level",
-    [  # edge case 4, §1.6
+    [  # fracture codes: kind, low trauma, vertebral level
         (SNOMED, "42942008", FractureKind.VERTEBRAL, True, None),
         (SNOMED, "443165006", FractureKind.OTHER, True, None),
         (ICD, "M80.08XA", FractureKind.VERTEBRAL, True, None),
@@ -43,7 +43,7 @@ def test_fragility_code_text_places_the_fracture() -> None:
 
 @pytest.mark.parametrize(
     "clinical, verification, counted, provisional, reason",
-    [  # edge case 2
+    [  # clinical and verification status
         ("active", "confirmed", True, False, None),
         ("resolved", "confirmed", True, False, None),  # a healed VF is still fracture history
         ("inactive", None, True, False, None),
@@ -67,7 +67,7 @@ VF = cc(SNOMED, "42942008", "Compression fracture of vertebral column")
 
 @pytest.mark.parametrize(
     "extra, fractures, grade, reason",
-    [  # edge case 3: negation; §1.4 Genant
+    [  # negation; Genant grade
         ({"valueBoolean": True}, 1, None, None),
         ({"valueBoolean": False}, 0, None, None),
         ({"valueCodeableConcept": cc(SNOMED, "52101004", "Present")}, 1, None, None),
@@ -130,7 +130,7 @@ def _report(conclusion_code: dict, when: str = "2023-03-10", **extra: object) ->
 
 @pytest.mark.parametrize(
     "resources, expected",
-    [  # edge case 4: merge and de-duplicate
+    [  # one fracture from several sources: merge and de-duplicate
         # Condition + Observation (T12) + report within 30 days: one fracture, three sources, level kept
         (
             [
@@ -172,14 +172,14 @@ def test_merged_fracture_takes_confirmation_but_not_fragility_over_a_traumatic_c
     )
     assert len(s.fractures) == 1
     f = s.fractures[0]
-    # §4 item 4: a traumatic S-code in the merge keeps the mechanism open (fragility only when every
+    # a traumatic S-code in the merge keeps the mechanism open (fragility only when every
     # source says so); a confirmed source makes the merged fracture confirmed.
     assert (f.low_trauma, f.provisional) == (None, False)
 
 
 @pytest.mark.parametrize(
     "system, code, disorder",
-    [  # §1.1, §3.3
+    [  # neuromuscular diagnoses, SNOMED CT and ICD-10-CM
         (SNOMED, "76670001", Nmd.DMD),
         (ICD, "G71.01", Nmd.DMD),
         (ICD, "G71.02", Nmd.MUSCULAR_DYSTROPHY),
@@ -219,7 +219,7 @@ def test_diagnosis_status(clinical, verification, counted) -> None:
 
 @pytest.mark.parametrize(
     "codes_, in_scope",
-    [  # edge case 22
+    [  # cerebral palsy alone is out of scope; with a neuromuscular disorder it is not
         ([(SNOMED, "76670001"), (SNOMED, "128188000")], True),
         ([(SNOMED, "128188000")], False),
         ([(SNOMED, "76670001"), (ICD, "G12.9")], True),
@@ -232,7 +232,7 @@ def test_multiple_diagnoses(codes_, in_scope) -> None:
 
 @pytest.mark.parametrize(
     "resources, since",
-    [  # §1.3 non-ambulatory
+    [  # non-ambulatory since
         ([cond(SNOMED, "282145008", onset="2019-05-01")], date(2019, 5, 1)),
         (
             [cond(ICD, "Z99.3", onset="2021-01-01"), cond(SNOMED, "225612007", onset="2020-02-01")],
@@ -252,7 +252,7 @@ def test_resolved_non_ambulatory_does_not_count() -> None:
 
 @pytest.mark.parametrize(
     "system, code, clinical, symptom",
-    [  # edge case 13 and symptoms
+    [  # scoliosis and symptoms
         (SNOMED, "298382003", "active", Symptom.SCOLIOSIS),
         (ICD, "M41.40", "active", Symptom.SCOLIOSIS),
         (ICD, "M54.5", "active", Symptom.BACK_PAIN),
@@ -275,7 +275,7 @@ def test_height_loss_by_text() -> None:
 
 @pytest.mark.parametrize(
     "resources, gastrostomy",
-    [  # edge case 21: gastrostomy present
+    [  # gastrostomy present
         ([cond(ICD, "Z93.1")], True),
         (
             [
@@ -309,7 +309,7 @@ def test_gastrostomy(resources, gastrostomy) -> None:
     assert run(*resources).gastrostomy is gastrostomy
 
 
-def test_incomplete_prefetch_is_passed_through() -> None:  # edge case 23
+def test_incomplete_prefetch_is_passed_through() -> None:  # types the prefetch lacks are unknown, not absent
     s = run(obs("29463-7", 30, "kg"), complete=frozenset({"Observation"}))
     assert s.data_complete == frozenset({"Observation"}) and s.fractures == ()
 

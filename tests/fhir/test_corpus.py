@@ -17,10 +17,11 @@ import pytest
 from service.fhir.build import summarise, unbundle
 from service.fhir.summary import Concept
 from service.rules.thresholds import load_thresholds
+from tests.conftest import data_files
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / ".cache" / "fhir-r4-examples" / "package"
-SYNTHEA = REPO / ".." / "shared" / "fhir-data" / "synthea"
+SYNTHEA = data_files("synthea", "*.json", expected=3)
 TYPES = (
     "Observation",
     "Condition",
@@ -91,7 +92,7 @@ def test_official_examples_units_and_dxa() -> None:
     assert b is not None and b.value == 0.887 and b.laterality == "left"
 
 
-@pytest.mark.parametrize("path", sorted(SYNTHEA.glob("*.json")), ids=lambda p: p.name[:20])
+@pytest.mark.parametrize("path", SYNTHEA, ids=lambda p: p.name[:20])
 def test_synthea_patients_pass_through_build_summary(path: Path) -> None:
     bundle = json.loads(path.read_text(encoding="utf-8"))
     resources = unbundle(bundle)
@@ -106,7 +107,3 @@ def test_synthea_patients_pass_through_build_summary(path: Path) -> None:
         resources
     )
     assert dropped["other patient"] == 0
-
-
-def test_synthea_folder_present() -> None:
-    assert len(list(SYNTHEA.glob("*.json"))) >= 3, f"Synthea patients missing at {SYNTHEA.resolve()}"

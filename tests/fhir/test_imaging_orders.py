@@ -1,4 +1,4 @@
-"""Adequate spine imaging (§1.5) and orders/procedures for each ActionKind (§2.H, §4 item 21)."""
+"""Adequate spine imaging (T4-L4 or VFA) and the orders/procedures that suppress a repeat, per ActionKind."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def report(code: dict, status: str = "final", **extra: object) -> dict:
     "resource, kind",
     [
         (report(cc(LOINC, "24984-7")), ImagingKind.LATERAL_SPINE_XR),
-        (report(cc(LOINC, "30756-1")), None),  # thoracic film alone: half of T4-L4 (§1.5)
+        (report(cc(LOINC, "30756-1")), None),  # thoracic film alone: half of T4-L4
         (report(cc(CPT, "77086")), ImagingKind.DXA_VFA),
         (report(cc(CPT, "77085")), ImagingKind.DXA_VFA),
         (report(cc(LOINC, "38269-7", text="DXA with VFA")), ImagingKind.DXA_VFA),
@@ -80,7 +80,7 @@ def test_spine_imaging(resource, kind) -> None:
 
 
 @pytest.mark.parametrize("action", list(ActionKind))
-def test_order_for_each_action(action) -> None:  # edge case 21: open orders suppress repeats
+def test_order_for_each_action(action) -> None:  # open orders suppress repeats
     system, code = sorted(ORDER_CODES[action])[0]
     req = {
         "resourceType": "ServiceRequest",

@@ -1,4 +1,4 @@
-"""Glucocorticoid and bone-therapy exposure (§1.3, §4 items 18-19), one course per drug."""
+"""Glucocorticoid and bone-therapy exposure (statuses, routes, dosing intervals), one course per drug."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ ZOL = cc(RXNORM, "77655", "zoledronic acid")
 
 @pytest.mark.parametrize(
     "resource, drug, active",
-    [  # edge case 18
+    [  # request and statement statuses
         (request(DEFLAZACORT), "deflazacort", True),
         (request(DEFLAZACORT, status="on-hold"), "deflazacort", True),
         (request(DEFLAZACORT, status="completed"), "deflazacort", False),
@@ -93,7 +93,7 @@ def test_glucocorticoid_exposure(resource, drug, active) -> None:
 
 @pytest.mark.parametrize(
     "resource, reason",
-    [  # edge case 18: not exposure
+    [  # not systemic exposure
         (
             request(
                 cc(RXNORM, "1", "budesonide 0.5 MG/ML Inhalation Suspension"),
@@ -127,7 +127,7 @@ def test_start_and_days_on_from_merged_records() -> None:
 
 @pytest.mark.parametrize(
     "records, today, active",
-    [  # edge case 19: each drug's dosing interval
+    [  # each drug's dosing interval
         ([admin(ZOL, "2023-07-01")], date(2024, 6, 1), True),  # 11 months
         ([admin(ZOL, "2023-06-01")], date(2024, 6, 1), True),  # exactly 12 months
         ([admin(ZOL, "2023-05-31")], date(2024, 6, 1), False),

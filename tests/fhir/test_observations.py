@@ -1,4 +1,4 @@
-"""Observation → Measurement edge cases (clinical-knowledge §4 items 1, 5, 6, 8-12, 14, 15, 17, 20, 24)."""
+"""Observation → Measurement: status, absent values, comparators, codes, sites, ages, dates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.fhir.helpers import LOINC, SNOMED, cc, obs, qty, reasons, run, stats
 
 @pytest.mark.parametrize(
     "status, kept, preliminary, reason",
-    [  # edge case 1
+    [  # status: preliminary and unusable results
         ("final", True, False, None),
         ("amended", True, False, None),
         ("corrected", True, False, None),
@@ -33,7 +33,7 @@ def test_observation_status(status, kept, preliminary, reason) -> None:
     assert reasons(s) == ([reason] if reason else [])
 
 
-def test_amended_version_with_same_identifier_wins() -> None:  # edge case 1
+def test_amended_version_with_same_identifier_wins() -> None:
     ident = [{"system": "urn:lab", "value": "acc-1"}]
     first = obs("62292-8", 12, "ng/mL", id="a", identifier=ident, meta={"versionId": "1"})
     amended = obs("62292-8", 21, "ng/mL", id="b", status="amended", identifier=ident, meta={"versionId": "2"})
@@ -51,7 +51,7 @@ def test_same_resource_twice_is_used_once() -> None:
 
 @pytest.mark.parametrize(
     "resource, reason",
-    [  # edge cases 5, 6
+    [  # dataAbsentReason and values that cannot be read
         (
             obs(
                 "62292-8",
@@ -79,7 +79,7 @@ def test_no_value_no_measurement(resource, reason) -> None:
 @pytest.mark.parametrize(
     "comparator, unit, value", [("<", "ng/mL", 10.0), ("<=", "nmol/L", 8.0), (">", "ng/mL", 150.0)]
 )
-def test_comparator_kept_as_bound(comparator, unit, value) -> None:  # edge case 6
+def test_comparator_kept_as_bound(comparator, unit, value) -> None:
     raw = value * 2.496 if unit == "nmol/L" else value
     s = run(obs("62292-8", None, valueQuantity=qty(raw, unit, comparator)))
     m = s.latest(Concept.VITAMIN_D_25OH)
@@ -88,7 +88,7 @@ def test_comparator_kept_as_bound(comparator, unit, value) -> None:  # edge case
 
 @pytest.mark.parametrize(
     "loinc, value, unit, concept, expected",
-    [  # edge case 8
+    [  # % predicted codes
         ("19870-5", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
         ("19868-9", 48, "%", Concept.FVC_PCT_PREDICTED, 48.0),
         ("19867-1", 35, "%", Concept.VC_PCT_PREDICTED, 35.0),
@@ -108,7 +108,7 @@ def test_percent_never_becomes_litres() -> None:
 
 @pytest.mark.parametrize(
     "loinc, value, unit, kept",
-    [  # edge case 9: code is king, check plausibility
+    [  # the code decides, the value must be plausible for it
         ("38267-1", -2.4, "{T-score}", True),
         ("38267-1", -7.1, "{T-score}", False),
         ("85394-5", 5.5, None, False),
@@ -127,7 +127,7 @@ def test_plausibility(loinc, value, unit, kept) -> None:
 
 @pytest.mark.parametrize(
     "loinc, body_site, site, side",
-    [  # edge case 10, §3.1
+    [  # DXA site and side, from the code or bodySite
         ("46278-8", None, Site.TOTAL_HIP, "left"),
         ("46279-6", None, Site.TOTAL_HIP, "right"),
         ("38261-4", {"text": "Right hip"}, Site.TOTAL_HIP, "right"),
@@ -145,7 +145,7 @@ def test_dxa_site_and_laterality(loinc, body_site, site, side) -> None:
     assert m is not None and (m.site, m.laterality) == (site, side)
 
 
-def test_both_hips_kept_for_lowest_site_rule() -> None:  # edge case 10
+def test_both_hips_kept_for_lowest_site_rule() -> None:
     s = run(obs("46278-8", 0.61, "g/cm2"), obs("46279-6", 0.58, "g/cm2"))
     assert sorted((m.laterality, m.value) for m in s.series(Concept.BMD, Site.TOTAL_HIP)) == [
         ("left", 0.61),
@@ -155,7 +155,7 @@ def test_both_hips_kept_for_lowest_site_rule() -> None:  # edge case 10
 
 @pytest.mark.parametrize(
     "birth, measured, years",
-    [  # edge cases 11, 12: age at the test date (the rules choose the BMD metric from it)
+    [  # age at the test date (the rules choose the BMD metric from it)
         ("2015-01-01", "2019-12-31", 4),
         ("2015-01-01", "2020-01-02", 5),
         ("2004-01-01", "2023-12-30", 19),
@@ -172,7 +172,7 @@ def test_age_at_measurement_date(birth, measured, years) -> None:
 
 @pytest.mark.parametrize(
     "extra, estimated",
-    [  # edge case 14
+    [  # estimated heights
         ({}, False),
         ({"method": {"text": "Estimated from ulna length"}}, True),
         ({"method": {"text": "arm span"}}, True),
@@ -187,7 +187,7 @@ def test_estimated_height(extra, estimated) -> None:
 
 @pytest.mark.parametrize(
     "resource, concept",
-    [  # §1.7, edge case 15
+    [  # usual (pre-illness) weight
         (obs("29463-7", 60, "kg", note=[{"text": "Usual weight per patient"}]), Concept.USUAL_WEIGHT),
         (
             obs({"coding": [{"system": "urn:local", "code": "UW"}], "text": "Pre-illness weight"}, 60, "kg"),
@@ -202,7 +202,7 @@ def test_usual_weight(resource, concept) -> None:
     assert s.measurements[0].usual is (concept is Concept.USUAL_WEIGHT)
 
 
-def test_usual_weight_from_prior_maximum() -> None:  # edge case 15
+def test_usual_weight_from_prior_maximum() -> None:
     s = run(
         obs("29463-7", 64, "kg", when="2024-01-01"),
         obs("29463-7", 66, "kg", when="2024-02-01"),
@@ -217,7 +217,7 @@ def test_usual_weight_from_prior_maximum() -> None:  # edge case 15
 
 @pytest.mark.parametrize(
     "when_fields, expected",
-    [  # edge case 24 (and 17: dates are what staleness reads)
+    [  # the date of a result (what staleness reads)
         ({"effectiveDateTime": "2023-05-04T10:00:00Z"}, date(2023, 5, 4)),
         ({"effectiveDateTime": "2023-05-04T22:30:00-05:00"}, date(2023, 5, 5)),  # compared in UTC
         ({"effectiveDateTime": "2023-05-04"}, date(2023, 5, 4)),
@@ -257,7 +257,7 @@ def test_dxa_panel_components_and_height_adjusted_z() -> None:
 
 @pytest.mark.parametrize(
     "code, system, concept",
-    [  # §3.5 SNOMED observables; §3.2 creatinine/cystatin (20)
+    [  # SNOMED CT observables; creatinine and cystatin C
         ("50834005", SNOMED, Concept.FVC),
         ("445210000", SNOMED, Concept.FVC_PCT_PREDICTED),
         ("33863-2", LOINC, Concept.CYSTATIN_C),

@@ -1,5 +1,5 @@
 """Review findings on the data layer: fracture merge and confirmation, medication episodes, negated
-findings, ICD prefixes, and which spine films are adequate (§1.5, §1.3, §4 items 1-4, 18-19)."""
+findings, ICD prefixes, and which spine films are adequate."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SUBJ = {"reference": "Patient/p1"}
 VF = cc(SNOMED, "42942008", "Compression fracture of vertebral column")
 
 
-# --- 1. merged fragility: True only when every source says so (§4 item 4) -----------------------
+# --- 1. merged fragility: True only when every source says so ---------------------------------
 def _fx(low: bool | None, source: str) -> Fracture:
     return Fracture(FractureKind.VERTEBRAL, date(2023, 3, 1), (source,), "T12", None, low)
 
@@ -47,7 +47,7 @@ def test_imaging_vf_with_traumatic_code_keeps_mechanism_open() -> None:
     ]
 
 
-# --- 2./3. provisional: unconfirmed Conditions, non-final reports and Observations (§4 items 1-2) --
+# --- 2./3. provisional: unconfirmed Conditions, non-final reports and Observations --------------
 @pytest.mark.parametrize(
     "verification, provisional",
     [
@@ -99,7 +99,7 @@ def test_observation_status_makes_provisional(status, provisional) -> None:
     assert [f.provisional for f in run(obs(VF, True, status=status)).fractures] == [provisional]
 
 
-# --- 4. medication episodes: the current episode's start (§1.3, §4 items 18-19) ------------------
+# --- 4. medication episodes: the current episode's start ----------------------------------------
 PRED = cc(RXNORM, "8640", "prednisone")
 DEFLAZACORT = cc(RXNORM, "22396", "deflazacort")
 ZOL = cc(RXNORM, "77655", "zoledronic acid")
@@ -221,7 +221,7 @@ def test_earlier_episode_sources_are_not_the_current_course() -> None:
     )
 
 
-# --- 5. negated symptom / mobility Observations (§4 item 3) --------------------------------------
+# --- 5. negated symptom / mobility Observations --------------------------------------------------
 UNABLE_TO_WALK = cc(SNOMED, "282145008", "Unable to walk")
 BACK_PAIN = cc(SNOMED, "161891005", "Backache")
 
@@ -329,7 +329,7 @@ def test_lower_leg_fracture_codes(code, kind) -> None:
     assert [f.kind for f in run(cond(ICD10CM, code)).fractures] == ([kind] if kind else [])
 
 
-# --- 7. adequate spine imaging: T4-L4 or VFA; half-spine films only as a pair (§1.5) ------------
+# --- 7. adequate spine imaging: T4-L4 or VFA; half-spine films only as a pair -------------------
 def _dr(code: dict, when: str = "2023-04-05", rid: str = "r", **extra: object) -> dict:
     return {
         "resourceType": "DiagnosticReport",

@@ -1,4 +1,5 @@
-"""Every unit conversion (§3.2, §4 item 7), through units.py and through a whole Observation."""
+"""Every unit conversion (UCUM codes; an unknown unit is dropped, never guessed), through units.py and
+through a whole Observation."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_conversion_to_canonical_unit(loinc, value, unit, concept, expected) -> 
         ("8302-2", 150, "kg", "unknown unit 'kg'"),
         ("62292-8", 20, "mg/dL", "unknown unit 'mg/dL'"),
         ("24966-4", 0.8, None, "missing unit"),
-        ("38263-0", 0.8, "g/cm2", "unknown unit 'g/cm2'"),  # "femoral neck BMD" under a T-score code (§3.1)
+        ("38263-0", 0.8, "g/cm2", "unknown unit 'g/cm2'"),  # "femoral neck BMD" under a T-score code
     ],
 )
 def test_missing_or_unknown_unit_is_dropped_never_guessed(loinc, value, unit, reason) -> None:

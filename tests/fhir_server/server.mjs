@@ -2,8 +2,9 @@
 // repository, @medplum/fhir-router 5.2.13) behind a small HTTP adapter. Needs Node >= 22.18: run it
 // with the Node from this folder's node_modules (see README.md).
 //
-//   node server.mjs [--port N] [--host H] [--token T] [--base-path /fhir] [--page-size N] [--watch-stdin]
-//   env: FHIR_PORT, FHIR_HOST, FHIR_TOKEN, FHIR_BASE_PATH, FHIR_PAGE_SIZE, FHIR_LOG=1
+//   node server.mjs [--port N] [--host H] [--token T] [--base-path /fhir] [--page-size N] [--cors-origin O]
+//                   [--watch-stdin]
+//   env: FHIR_PORT, FHIR_HOST, FHIR_TOKEN, FHIR_BASE_PATH, FHIR_PAGE_SIZE, FHIR_CORS_ORIGIN, FHIR_LOG=1
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import {
@@ -17,17 +18,25 @@ const { values: args } = parseArgs({
   options: {
     port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' },
     'base-path': { type: 'string' }, 'page-size': { type: 'string' }, 'watch-stdin': { type: 'boolean' },
+    'cors-origin': { type: 'string' },
   },
 });
 const env = process.env;
 const HOST = args.host ?? env.FHIR_HOST ?? '127.0.0.1';
 const PORT = Number(args.port ?? env.FHIR_PORT ?? 8090);
 const TOKEN = args.token ?? env.FHIR_TOKEN ?? '';
-const BASE_PATH = ('/' + (args['base-path'] ?? env.FHIR_BASE_PATH ?? '')).replace(/\/+$/, '').replace(/^\/+/, '/');
+// The FHIR base is http://HOST:PORT/fhir unless set otherwise ('/' serves it at the root).
+const BASE_PATH = ('/' + (args['base-path'] ?? env.FHIR_BASE_PATH ?? '/fhir')).replace(/\/+$/, '').replace(/^\/+/, '/');
 const PAGE_SIZE = Number(args['page-size'] ?? env.FHIR_PAGE_SIZE ?? 20); // default _count, as HAPI and Medplum
 const MAX_PAGE_SIZE = 1000;
 const LOG = env.FHIR_LOG === '1';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+// Browser clients (a CDS Hooks Sandbox, a SMART app) call from another origin. The data is test data, so any
+// origin is allowed unless a comma-separated list is given; '' switches CORS off.
+const CORS_ORIGINS = (args['cors-origin'] ?? env.FHIR_CORS_ORIGIN ?? '*').split(',').map((o) => o.trim()).filter(Boolean);
+const CORS_ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist';
+const CORS_EXPOSE_HEADERS = 'Location, Content-Location, ETag, Last-Modified';
 
 // Type definitions (for typed FHIRPath: choice types, _include/_revinclude) and R4 search parameters.
 for (const f of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) indexStructureDefinitionBundle(readJson(f));
@@ -173,14 +182,36 @@ function groupParams(params) {
   return out;
 }
 
+// CORS headers for an allowed Origin; answers a preflight (OPTIONS with Access-Control-Request-Method) itself,
+// before the token check: browsers send preflights without credentials. Returns true when it answered.
+function cors(req, res) {
+  const origin = req.headers.origin;
+  if (!origin || !(CORS_ORIGINS.includes('*') || CORS_ORIGINS.includes(origin))) return false;
+  res.setHeader('Access-Control-Allow-Origin', CORS_ORIGINS.includes('*') ? '*' : origin);
+  if (!CORS_ORIGINS.includes('*')) res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE_HEADERS);
+  if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
+  res.setHeader('Access-Control-Allow-Methods', CORS_ALLOW_METHODS);
+  res.setHeader('Access-Control-Allow-Headers', CORS_ALLOW_HEADERS);
+  res.setHeader('Access-Control-Max-Age', '600');
+  // A page from a public origin calling this loopback server (Chrome's Private Network Access).
+  if (req.headers['access-control-request-private-network'] === 'true') {
+    res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  }
+  res.writeHead(204);
+  res.end();
+  return true;
+}
+
 async function handle(req, res) {
+  if (cors(req, res)) return undefined;
   if (TOKEN && req.headers.authorization !== `Bearer ${TOKEN}`) {
     const text = req.headers.authorization ? 'Invalid bearer token' : 'Missing bearer token';
     return send(res, 401, outcome('error', 'login', text), { 'WWW-Authenticate': 'Bearer realm="fhir"' });
   }
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname !== BASE_PATH && !url.pathname.startsWith(BASE_PATH + '/')) {
-    return send(res, 404, outcome('error', 'not-found', `Not under the FHIR base ${BASE_PATH || '/'}`));
+    return send(res, 404, outcome('error', 'not-found', `Not under the FHIR base ${baseUrl}`));
   }
   const path = url.pathname.slice(BASE_PATH.length).replace(/^\/+|\/+$/g, '');
   const method = req.method;
@@ -284,5 +315,6 @@ if (args['watch-stdin']) {
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
   baseUrl = `http://${HOST.includes(':') ? `[${HOST}]` : HOST}:${port}${BASE_PATH}`;
-  console.log(`FHIR test server listening on ${baseUrl} (node ${process.versions.node}, auth: ${TOKEN ? 'bearer token' : 'none'})`);
+  const corsText = CORS_ORIGINS.length ? CORS_ORIGINS.join(',') : 'off';
+  console.log(`FHIR test server listening on ${baseUrl} (node ${process.versions.node}, auth: ${TOKEN ? 'bearer token' : 'none'}, CORS: ${corsText})`);
 });

@@ -13,11 +13,10 @@ import pytest
 from service.app import create_app
 from service.fixtures.render import prefetch_for, transaction_bundle
 from tests import builders as b
-from tests.conftest import SHARED, TODAY
+from tests.conftest import TODAY, data_files
 from tests.integration.test_scenarios import outcome
 
-SYNTHEA = SHARED / "fhir-data" / "synthea"
-FILES = sorted(SYNTHEA.glob("*.json")) if SYNTHEA.is_dir() else []
+FILES = data_files("synthea", "*.json", expected=3)
 KEEP = {
     "Patient",
     "Condition",
@@ -106,7 +105,3 @@ def test_synthea_patient_on_both_paths(path, fhir_server, settings, assert_valid
     a = assert_valid_response(with_prefetch.get_json())
     assert outcome(a) == outcome(assert_valid_response(without.get_json()))
     assert a["cards"], "an ALS patient followed for years should get at least one card"
-
-
-def test_synthea_files_are_present():
-    assert FILES, f"expected Synthea patients in {SYNTHEA}"

@@ -1,4 +1,4 @@
-"""Truth tables for BMD-01..BMD-07 (clinical-knowledge §2.B): score choice, sites, surveillance."""
+"""Truth tables for the DXA rules BMD-01..BMD-07: score choice (Z or T by age), sites, surveillance."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Truth tables for MON-01..MON-06 (clinical-knowledge §2.D): on therapy, escalation, de-escalation."""
+"""Truth tables for the therapy-monitoring rules MON-01..MON-06: on therapy, escalation, de-escalation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Truth tables for BT-01..BT-07 (clinical-knowledge §2.C): fracture-focused therapy cards."""
+"""Truth tables for the bone-therapy rules BT-01..BT-07: fracture-focused therapy cards."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ VD_OK = vitd(32, ago(2))
             {"BT-01": "warning"},
         ),
         ((vf("T12", 2),), {"non_ambulatory": True}, {"BT-01": "critical"}),
-        # §4 item 1: a risk factor resting only on a preliminary DXA is listed but never makes it critical
+        # a risk factor resting only on a preliminary DXA is listed but never makes it critical
         ((vf("T12", 1), z(-2.5, ago(2), Site.TOTAL_HIP)), {}, {"BT-01": "critical"}),
         ((vf("T12", 1), z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)), {}, {"BT-01": "warning"}),
         ((vf("T12", 2), z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)), {}, {"BT-01": "critical"}),

@@ -1,4 +1,4 @@
-"""Truth tables for VD-01..VD-04 (clinical-knowledge §2.E)."""
+"""Truth tables for the vitamin D rules VD-01..VD-04: annual 25-OH vitamin D, deficiency, insufficiency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Truth tables for SI-01..SI-08 (clinical-knowledge §2.A) at and around their thresholds."""
+"""Truth tables for the spine-imaging rules SI-01..SI-08 at and around their thresholds."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def test_si05_new_symptoms(facts, expected):
         (30, "male", (z(-2.1, ago(3)),), {"SI-06": "warning"}),
         (30, "male", (t(-3.0, ago(3)), z(-1.0, ago(3))), {}),  # < 50: no WHO T classes
         (4, "male", (z(-3.0, ago(1)),), {}),  # under 5: not interpreted
-        # children: LS / TBLH Z decide; another site only when neither is valid (§2.A SI-06, ISCD)
+        # children: LS / TBLH Z decide; another site only when neither is valid (SI-06, ISCD)
         (12, "male", (z(-1.0, ago(3)), z(-2.5, ago(3), Site.TOTAL_HIP)), {}),
         (12, "male", (z(-1.0, ago(3)), z(-2.1, ago(3), Site.TOTAL_BODY)), {"SI-06": "warning"}),
         (12, "male", (z(-2.5, ago(3)), z(-1.0, ago(3), Site.TOTAL_HIP)), {"SI-06": "warning"}),

@@ -10,10 +10,11 @@ import jsonschema
 import pytest
 
 from service.cds_hooks.services import SERVICES
+from tests.conftest import DATA
 
 DOC = json.loads((resources.files("service.cds_hooks") / "openapi.json").read_text())
 SCHEMAS = Path(str(resources.files("service.cds_hooks") / "schemas"))
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "cds-hooks-spec" / "extracted-from-spec-2.0.1"
+SPEC = DATA / "cds-hooks-spec"
 
 
 def inlined(name: str, prefix: str) -> tuple[dict, dict]:

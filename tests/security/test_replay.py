@@ -26,7 +26,6 @@ from tests.security.conftest import app_settings
 from tests.security.replay_workers import serve
 
 BASE = "https://cds.example.org"
-PG_URL = os.environ.get("NMD_CDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = 1_800_000_000.0
 
 
@@ -187,23 +186,23 @@ def test_token_used_in_one_process_is_refused_in_another_sqlite(tmp_path: Path, 
 
 
 @pytest.fixture
-def pg_schema() -> Iterator[str]:
+def pg_schema(pg_url: str) -> Iterator[str]:
     schema = f"nmd_replay_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+        with psycopg.connect(pg_url, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
     except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc})", pytrace=False)
+        pytest.fail(f"PostgreSQL at {pg_url} is unreachable ({exc})", pytrace=False)
     yield schema
-    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+    with psycopg.connect(pg_url, autocommit=True, connect_timeout=3) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.mark.postgres
 def test_token_used_in_one_process_is_refused_in_another_postgres(
-    tmp_path: Path, issuers_path: Path, pg_schema: str
+    tmp_path: Path, issuers_path: Path, pg_url: str, pg_schema: str
 ) -> None:
-    url = f"{PG_URL}?options=-csearch_path%3D{pg_schema}"
+    url = f"{pg_url}?options=-csearch_path%3D{pg_schema}"
     _replay_across(
         app_settings(tmp_path, trusted_issuers_file=str(issuers_path), base_url=BASE, database_url=url)
     )

@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "cds-hooks-spec"  # the spec's JWT example
 ISS = "https://ehr.example.org"
 AUD = "https://cds.example.org/cds-services/nmd-bone-health"
 
