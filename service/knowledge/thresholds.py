@@ -84,6 +84,10 @@ class Bone:
     vitd_deficient_ng_ml: Threshold
     vitd_target_ng_ml: Threshold
     vitd_recheck_months: Threshold
+    deesc_adult_oral_years: Threshold
+    deesc_adult_iv_years: Threshold
+    si_imaging_before_dxa_months: Threshold
+    preemptive_fall_sd_per_year: Threshold
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ ORDER: tuple[str, ...] = (
     "SI-05", "SI-04", "BMD-05", "SI-06", "SI-07", "SI-01", "SI-02", "SI-03", "SI-08",
     "BMD-03", "BMD-04", "BMD-06", "BMD-07",
     "BT-01", "BT-01b", "BT-02", "BT-03", "BT-04", "BT-06", "BT-07",
-    "MON-01", "MON-02", "MON-03", "MON-05", "MON-04", "MON-06",
+    "MON-01", "MON-02", "MON-03", "MON-05", "MON-07", "MON-04", "MON-06", "MON-08",
     "VD-01", "VD-02", "VD-04", "VD-03",
     # nutrition: adult weight loss, BMI, children, over-nutrition, gastrostomy window
     "NUT-01", "NUT-02", "NUT-03", "NUT-04", "NUT-05", "NUT-06", "NUT-07", "NUT-08", "NUT-09",

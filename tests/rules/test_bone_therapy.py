@@ -149,8 +149,14 @@ def test_bt03_osteoporosis_by_bmd(age, facts, expected):
 @pytest.mark.parametrize(
     "age, facts, expected",
     [
-        (45, (gc(12), t(-1.0, ago(2)), z(-0.5, ago(2))), {"BT-04": "warning"}),
+        # ACR 2022: a T-score alone calls for a FRAX assessment (info), not "treatment recommended"
+        (45, (gc(12), t(-1.0, ago(2)), z(-0.5, ago(2))), {"BT-04": "info"}),
         (45, (gc(12), t(-0.9, ago(2)), z(-0.5, ago(2))), {}),
+        (
+            45,
+            (gc(12), t(-0.9, ago(2)), z(-0.5, ago(2)), long_bone(when=ago(30), low_trauma=True)),
+            {"BT-02": "warning", "BT-04": "warning"},  # a prior fragility fracture on steroids: high risk
+        ),
         (35, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # < 40 y: BMD path not used
         (45, (t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # no glucocorticoid
         (15, (gc(12), t(-1.5, ago(2)), z(-0.5, ago(2))), {}),  # child
@@ -164,11 +170,18 @@ def test_bt04_glucocorticoid_adult(age, facts, expected):
     "facts, kw, expected",
     [
         ((z(-2.5, ago(2)),), {}, {}),  # BT-05: BMD alone, no card
-        ((z(-2.5, ago(2)),), {"non_ambulatory": True}, {}),  # still no GC: no therapy card
-        ((gc(24),), {"non_ambulatory": True}, {"BT-06": "info"}),
+        # Widened: a persistent risk factor with or without glucocorticoids, plus low or falling BMD.
+        ((z(-2.5, ago(2)),), {"non_ambulatory": True}, {"BT-06": "info"}),  # non-ambulatory, no GC, low Z
+        ((z(-1.9, ago(2)),), {"non_ambulatory": True}, {}),  # Z not low
+        ((z(-2.0, ago(2)),), {"non_ambulatory": True}, {"BT-06": "info"}),  # Z -2.0 exactly
+        ((gc(24),), {"non_ambulatory": True}, {}),  # risk factors but BMD neither low nor falling
         ((gc(24),), {}, {}),
         ((gc(24), z(-2.1, ago(2))), {}, {"BT-06": "info"}),
         ((gc(24), z(-1.5, ago(14)), z(-2.0, ago(2))), {}, {"BT-06": "info"}),  # GC + falling BMD
+        # falling: a Z fall of 0.5 SD per year or faster (boundary -0.4 / -0.5 over 12 months)
+        ((z(-1.0, ago(14)), z(-1.5, ago(2))), {"non_ambulatory": True}, {"BT-06": "info"}),
+        ((z(-1.0, ago(14)), z(-1.4, ago(2))), {"non_ambulatory": True}, {}),
+        ((z(-1.0, ago(26)), z(-1.6, ago(2))), {"non_ambulatory": True}, {}),  # -0.6 in 2 years: -0.3 a year
         ((gc(24), long_bone()), {"non_ambulatory": True}, {"BT-02": "warning"}),  # fracture: not pre-emptive
     ],
 )

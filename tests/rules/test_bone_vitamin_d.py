@@ -5,15 +5,22 @@ from __future__ import annotations
 import pytest
 
 from service.fhir.summary import ActionKind
-from tests.rules.bone_factory import VITAMIN_D, ago, cards, fire, gc, order, patient, vitd
+from tests.rules.bone_factory import VITAMIN_D, ago, cards, fire, gc, order, patient, therapy, vf, vitd, z
 
 
 @pytest.mark.parametrize(
     "facts, kw, expected",
     [
-        ((), {}, {"VD-01": "info"}),
-        ((vitd(25, ago(11)),), {}, {}),
-        ((vitd(10, ago(13)),), {}, {"VD-01": "info"}),  # stale: repeat, not VD-02
+        # VD-01 only in the bone-risk population (glucocorticoids, non-ambulatory, low BMD, fracture, therapy)
+        ((), {}, {}),  # ambulant, no steroids, no low BMD: no yearly test
+        ((gc(12),), {}, {"VD-01": "info"}),
+        ((), {"non_ambulatory": True}, {"VD-01": "info"}),
+        ((z(-2.2, ago(2)),), {}, {"VD-01": "info"}),  # low BMD
+        ((vf("T12", 2, ago(3)),), {}, {"VD-01": "info"}),  # prior fragility fracture
+        ((therapy(12),), {}, {"VD-01": "info"}),  # on bone-targeted therapy
+        ((vitd(25, ago(11)), therapy(12)), {}, {}),  # tested within the year
+        ((vitd(10, ago(13)), gc(12)), {}, {"VD-01": "info"}),  # stale: repeat, not VD-02
+        ((vitd(10, ago(13)),), {}, {}),  # stale, no bone risk: no card
         ((vitd(19.9, ago(2)),), {}, {"VD-02": "warning"}),
         ((vitd(20, ago(2)),), {}, {}),  # ambulant, no GC
         ((vitd(20, ago(2)), gc(12)), {}, {"VD-03": "info"}),
@@ -22,8 +29,8 @@ from tests.rules.bone_factory import VITAMIN_D, ago, cards, fire, gc, order, pat
         ((vitd(10, ago(2), "<"),), {}, {"VD-02": "warning", "VD-04": "warning"}),  # read at its bound
         ((vitd(15, ago(2), ">"),), {}, {}),  # lower bound only
         ((vitd(16, ago(2), preliminary=True),), {}, {"VD-02": "warning"}),
-        ((order(ActionKind.VITAMIN_D_TEST, ago(1)),), {}, {}),  # test already ordered
-        ((order(ActionKind.VITAMIN_D_TEST, ago(4)),), {}, {"VD-01": "info"}),  # order outside 90 days
+        ((gc(12), order(ActionKind.VITAMIN_D_TEST, ago(1))), {}, {}),  # test already ordered
+        ((gc(12), order(ActionKind.VITAMIN_D_TEST, ago(4))), {}, {"VD-01": "info"}),  # order outside 90 days
         (
             (vitd(12, ago(2)), order(ActionKind.VITAMIN_D_TEST, ago(1))),
             {},

@@ -19,6 +19,23 @@ def months_ago(ctx: RuleContext, when: date) -> float:
     return months_between(when, ctx.today)
 
 
+def years_between(earlier: date, later: date) -> float:
+    """Completed calendar years plus the fraction of the current one (five years to the day is 5.0)."""
+    years = later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
+    last, following = (
+        _anniversary(earlier, earlier.year + years),
+        _anniversary(earlier, earlier.year + years + 1),
+    )
+    return years + (later - last).days / (following - last).days
+
+
+def _anniversary(d: date, year: int) -> date:
+    try:
+        return d.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 3, 1)
+
+
 def age_now(ctx: RuleContext) -> float | None:
     return ctx.summary.age_at(ctx.today)
 
@@ -104,6 +121,16 @@ def needs_confirmation(f: Fracture) -> bool:
 @memo
 def fragility_fractures(ctx: RuleContext) -> tuple[Fracture, ...]:
     return tuple(f for f in ctx.summary.fractures if is_vf(ctx, f) or is_long_bone_fragility(f))
+
+
+def treated_by(ctx: RuleContext, f: Fracture) -> MedicationCourse | None:
+    """The bone-targeted course given at or after a fracture (an undated fracture: any course), if any:
+    the fracture has been treated."""
+    for c in bone_courses(ctx):
+        until = ctx.today if c.active else (c.end or c.last_dose or ctx.today)
+        if f.when is None or until >= f.when:
+            return c
+    return None
 
 
 def fracture_text(f: Fracture) -> str:

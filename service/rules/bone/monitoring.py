@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.fhir.summary import Concept, DrugClass, Fracture, FractureKind, MedicationCourse, Symptom
+from service.fhir.summary import Concept, DrugClass, Fracture, FractureKind, MedicationCourse, Site, Symptom
 from service.rules.bone.density import dxa_sites
-from service.rules.bone.dxa import exams
+from service.rules.bone.dxa import exams, is_fresh, score_evidence, site_label
 from service.rules.bone.facts import (
     DAYS_PER_MONTH,
     active_therapy,
@@ -18,12 +18,15 @@ from service.rules.bone.facts import (
     fracture_evidence,
     fracture_key,
     fracture_text,
+    fragility_fractures,
     is_child,
     is_vf,
     months_ago,
     needs_confirmation,
     stop_date,
     therapy_evidence,
+    treated_by,
+    years_between,
 )
 from service.rules.bone.risk import risk
 from service.rules.bone.trend import changes, declines
@@ -55,7 +58,7 @@ def _current(ctx: RuleContext) -> tuple[MedicationCourse, float] | Skip:
     tx = active_therapy(ctx)
     if tx is None or tx.start is None:
         return Skip.na("no current bone-targeted therapy with a start date")
-    return tx, months_ago(ctx, tx.start)
+    return tx, years_between(tx.start, ctx.today) * 12  # calendar months: two years to the day is 24
 
 
 @rule("MON-01")
@@ -165,16 +168,82 @@ def de_escalation_child(ctx: RuleContext) -> Outcome:
         return Skip.missing("no Z-score trend between two DXA scans")
     if declines(ctx):
         return Skip.below("bone density falling")
-    if chronic_gc(ctx) or ctx.summary.non_ambulatory:
-        return Skip.na("risk factors persist (glucocorticoids or non-ambulatory)")
+    persisting = [
+        n
+        for n, on in (("glucocorticoids", chronic_gc(ctx)), ("non-ambulatory", ctx.summary.non_ambulatory))
+        if on
+    ]
+    if persisting:
+        who = ", ".join(persisting)
+        summary = f"Stable on {tx.drug} for {months:.0f} months ({who}): consider maintenance dosing"
+        reason = (
+            "No new fracture or back pain and a stable or rising Z-score while risk factors persist: review "
+            "a maintenance regimen with the bone-health team."
+        )
+    else:
+        summary = (
+            f"Stable on {tx.drug} for {months:.0f} months, risk resolved: consider discontinuation review"
+        )
+        reason = (
+            "No new fracture or back pain, a stable or rising Z-score, glucocorticoids stopped and walking: "
+            "review discontinuation with the bone-health team."
+        )
     return Signal(
         indicator=Indicator.INFO,
-        summary=f"Stable on {tx.drug} for {months:.0f} months, risk factors resolved: consider "
-        "maintenance/discontinuation review",
-        reason="No new fracture or back pain, Z-score stable or rising, glucocorticoids stopped and walking: "
-        "review maintenance dosing or discontinuation with the bone-health team.",
+        summary=summary,
+        reason=reason,
         evidence=(therapy_evidence(tx), *(e for c in z for e in c.evidence)),
         key=f"MON-05:{tx.drug}:{z[0].key}",
+    )
+
+
+@rule("MON-07")
+def drug_holiday_review(ctx: RuleContext) -> Outcome:
+    b = ctx.t.bone
+    if is_child(ctx):
+        return Skip.na("a child (MON-05 applies)")
+    tx = active_therapy(ctx)
+    if tx is None or tx.start is None:
+        return Skip.na("no current bone-targeted therapy with a start date")
+    if tx.drug_class is DrugClass.DENOSUMAB:
+        return Skip.na("denosumab: never a holiday without follow-on therapy (MON-04)")
+    if tx.drug_class not in (DrugClass.BISPHOSPHONATE_ORAL, DrugClass.BISPHOSPHONATE_IV):
+        return Skip.na(f"{tx.drug} is not a bisphosphonate")
+    years = years_between(tx.start, ctx.today)
+    need = (
+        b.deesc_adult_iv_years if tx.drug_class is DrugClass.BISPHOSPHONATE_IV else b.deesc_adult_oral_years
+    )
+    if years < need:
+        return Skip.below(f"on {tx.drug} for {years:.1f} years, reviewed after {need.text}")
+    if [f for f in ctx.summary.fractures if f.when is None or f.when >= tx.start]:
+        return Skip.na("a fracture since therapy started (MON-01 reviews failure)")
+    if chronic_gc(ctx):
+        return Skip.na("on chronic glucocorticoids: fracture risk stays high")
+    ex = exams(ctx)
+    if not ex or not is_fresh(ctx, ex[-1].when):
+        return Skip.missing(f"no DXA in the last {b.dxa_fresh_months.text}")
+    exam = ex[-1]
+    hips = [
+        m
+        for m in exam.scores
+        if m.concept is Concept.T_SCORE and m.site in (Site.TOTAL_HIP, Site.FEMORAL_NECK)
+    ]
+    if not hips:
+        return Skip.missing("no hip T-score on the latest DXA")
+    hip = min(hips, key=lambda m: m.value)
+    if hip.value <= b.t_osteoporosis_sd:
+        return Skip.below(f"hip T {hip.display} is not above {b.t_osteoporosis_sd.text}")
+    low = exam.lowest
+    if low is not None and low.concept is Concept.T_SCORE and low.value <= b.t_osteoporosis_sd:
+        return Skip.below(f"{site_label(low)} T {low.display}: very low bone density at another site")
+    return Signal(
+        indicator=Indicator.INFO,
+        summary=f"{tx.drug.capitalize()} for {years:.0f} years, stable, no new fracture: "
+        "review – consider a drug holiday",
+        reason="Long-term bisphosphonate, no fracture on it, hip T-score above the osteoporosis line and no "
+        "other high-risk feature: review, and consider a drug holiday (bisphosphonates stay in bone).",
+        evidence=(therapy_evidence(tx), *(score_evidence(m) for m in exam.scores)),
+        key=f"MON-07:{tx.drug}:{tx.start}:{hip.source}={hip.value:g}",
     )
 
 
@@ -239,3 +308,34 @@ def risk_returned(ctx: RuleContext) -> Outcome:
                 since=stop,
             )
     return Skip.na("no risk factor returned since therapy stopped")
+
+
+@rule("MON-08")
+def stopped_while_risk_persists(ctx: RuleContext) -> Outcome:
+    if active_therapy(ctx):
+        return Skip.na("on bone-targeted therapy")
+    treated = [
+        (f, c) for f in fragility_fractures(ctx) if (c := treated_by(ctx, f)) is not None and not c.active
+    ]
+    if not treated:
+        return Skip.na("no stopped course given for a fracture")
+    persisting = [
+        n
+        for n, on in (("glucocorticoids", chronic_gc(ctx)), ("non-ambulatory", ctx.summary.non_ambulatory))
+        if on
+    ]
+    if not persisting:
+        return Skip.na("no persistent risk factor (chronic glucocorticoids, non-ambulatory)")
+    course = max((c for _, c in treated), key=lambda c: stop_date(c) or ctx.today)
+    stop = stop_date(course)
+    ago = f"{months_ago(ctx, stop):.0f} months ago" if stop else "date not stated"
+    return Signal(
+        indicator=Indicator.WARNING,
+        summary=f"{course.drug.capitalize()} stopped {ago} while risk persists ({', '.join(persisting)}): "
+        "re-evaluate – BMD, spine imaging, restart?",
+        reason="The fracture was treated, but the course has ended while the risk that caused it persists: "
+        "re-evaluate with bone density and spine imaging, and consider restarting.",
+        evidence=(therapy_evidence(course), *(fracture_evidence(f) for f, _ in treated)),
+        key=f"MON-08:{course.drug}:{stop}:{','.join(persisting)}",
+        since=stop,
+    )

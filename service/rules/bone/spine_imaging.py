@@ -4,11 +4,12 @@ long-bone fracture appear. Each asks for a lateral thoracolumbar radiograph or a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from service.fhir.summary import Measurement, Site, SpineImaging, Symptom
 from service.rules.bone.dxa import Exam, exams, is_fresh, low_score, score_evidence, score_text, site_label
 from service.rules.bone.facts import (
+    DAYS_PER_MONTH,
     active_therapy,
     chronic_gc,
     fracture_evidence,
@@ -129,8 +130,13 @@ def falling_bmd_imaging(ctx: RuleContext) -> Outcome:
     if not falls:
         return _no_decline(ctx)
     d = falls[0]
-    if imaging(ctx, d.later.when):
-        return Skip.na("spine imaged since the later scan")
+    since = d.later.when - timedelta(days=ctx.t.bone.si_imaging_before_dxa_months * DAYS_PER_MONTH)
+    done = imaging(ctx, since)
+    if done:
+        return Skip.na(
+            f"spine imaged on {done[-1].when}, within {ctx.t.bone.si_imaging_before_dxa_months.text} "
+            "before the later scan or since"
+        )
     return Signal(
         indicator=Indicator.WARNING,
         summary=f"BMD falling at {d.site} ({d.text}): image the spine now for silent vertebral fractures",

@@ -19,8 +19,10 @@ from service.rules.bone.facts import (
     medications_known,
     months_ago,
     needs_confirmation,
+    treated_by,
 )
 from service.rules.bone.risk import paediatric_osteoporosis, risk
+from service.rules.bone.trend import Decline, changes
 from service.rules.bone.vitamin_d import below
 from service.rules.core import Evidence, Indicator, Outcome, RuleContext, Signal, Skip, rule
 
@@ -69,9 +71,12 @@ def _vertebral(ctx: RuleContext, with_risk: bool) -> Outcome:
     if (on := _on_therapy(ctx)) is not None:
         return on
     r = risk(ctx)
-    vfs = [f for f in r.fractures if f.kind is FractureKind.VERTEBRAL]
-    if not vfs:
+    all_vfs = [f for f in r.fractures if f.kind is FractureKind.VERTEBRAL]
+    vfs = [f for f in all_vfs if treated_by(ctx, f) is None]
+    if not all_vfs:
         return Skip.na("no vertebral fracture of sufficient grade")
+    if not vfs:
+        return Skip.na("the vertebral fracture was treated (MON-08 reviews a stopped course)")
     vf = max(vfs, key=lambda f: (not needs_confirmation(f), f.genant_grade or 1, str(f.when)))
     others = r.names(*vfs)
     if bool(others) is not with_risk:
@@ -123,9 +128,9 @@ def long_bone_fracture(ctx: RuleContext) -> Outcome:
     if (on := _on_therapy(ctx)) is not None:
         return on
     r = risk(ctx)
-    lbs = [f for f in r.fractures if f.kind is FractureKind.LONG_BONE]
+    lbs = [f for f in r.fractures if f.kind is FractureKind.LONG_BONE and treated_by(ctx, f) is None]
     if not lbs:
-        return Skip.na("no fragility long-bone fracture")
+        return Skip.na("no untreated fragility long-bone fracture")
     fx = max(lbs, key=lambda f: (not needs_confirmation(f), str(f.when)))
     others = r.names(fx)
     if not others:
@@ -202,13 +207,18 @@ def glucocorticoid_osteoporosis(ctx: RuleContext) -> Outcome:
     prior = r.prior_fractures()
     if not t_ok and not prior:
         return Skip.below("no prior fragility fracture and no low T-score")
-    what = f"{score_text(low_t)} {site_label(low_t)}" if t_ok and low_t else "prior fragility fracture"
+    what = "prior fragility fracture" if prior else f"{score_text(low_t)} {site_label(low_t)}"  # type: ignore[arg-type]
+    reason = (
+        "On chronic glucocorticoids a prior fragility fracture is high fracture risk: treat (oral "
+        "bisphosphonate first; anabolic for very high risk)."
+        if prior
+        else "On chronic glucocorticoids with a low T-score: grade the fracture risk with FRAX adjusted for "
+        "the glucocorticoid dose, and treat if it is moderate or high."
+    )
     return _therapy_signal(
         ctx,
-        "On chronic glucocorticoids with a low T-score or a prior fracture: grade the fracture risk with "
-        "FRAX adjusted for the glucocorticoid dose, and treat moderate or high risk (oral bisphosphonate "
-        "first; anabolic for very high risk).",
-        indicator=Indicator.WARNING,
+        reason,
+        indicator=Indicator.WARNING if prior else Indicator.INFO,
         summary=f"Glucocorticoid osteoporosis risk ({what}): assess fracture risk (FRAX); treat if "
         "moderate/high",
         evidence=(
@@ -226,21 +236,47 @@ def preemptive(ctx: RuleContext) -> Outcome:
     r = risk(ctx)
     if r.fractures:
         return Skip.na("a fracture is on record")
-    if r.gc is None:
-        return Skip.na("no chronic glucocorticoid")
-    extra = [n for n in r.names() if not n.startswith("glucocorticoids")]
-    if not extra:
-        return Skip.na("no persistent risk factor besides glucocorticoids")
+    persistent = [
+        n
+        for n in (
+            f"glucocorticoids ({r.gc.drug})" if r.gc else "",
+            "non-ambulatory" if r.non_ambulatory else "",
+        )
+        if n
+    ]
+    if not persistent:
+        return Skip.na("no persistent risk factor (chronic glucocorticoids, non-ambulatory)")
+    fall = falling_rate(ctx)
+    bmd: list[str] = []
+    if r.low:
+        bmd.append(f"low BMD ({score_text(r.low[1])})")
+    if fall is not None:
+        bmd.append(f"falling BMD ({fall.text})")
+    if not bmd:
+        return Skip.below("bone density neither low nor falling fast enough")
+    ev = r.evidence(ctx.today)
+    if fall is not None and r.falling is not fall:
+        ev += list(fall.evidence)
     return _therapy_signal(
         ctx,
-        "No fracture yet, but risk persists: the field is moving to therapy before a first fracture "
-        "(emerging practice; discuss with a bone-health expert).",
+        "No fracture yet, but risk persists and bone density is low or falling: the field is moving to "
+        "therapy before a first fracture (emerging practice; discuss with a bone-health expert).",
         indicator=Indicator.INFO,
-        summary=f"Persistent risk factors (glucocorticoids + {', '.join(extra)}): discuss "
-        "pre-emptive bone therapy",
-        evidence=tuple(r.evidence(ctx.today)),
-        key=f"BT-06:{r.key}",
+        summary=f"No fracture yet, but {', '.join(persistent + bmd)}: discuss pre-emptive bone therapy",
+        evidence=tuple(ev),
+        key=f"BT-06:{r.key}:{fall.key if fall else ''}",
     )
+
+
+def falling_rate(ctx: RuleContext) -> Decline | None:
+    """The steepest fall in a Z- (or T-) score per year, when it reaches the pre-emptive rate."""
+    rate = ctx.t.bone.preemptive_fall_sd_per_year
+    found = [
+        d
+        for d in changes(ctx)
+        if d.later.concept is not Concept.BMD and d.months > 0 and round(d.delta / d.months * 12, 2) <= -rate
+    ]
+    return min(found, key=lambda d: d.delta / d.months) if found else None
 
 
 @rule("BT-07")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.fhir.summary import Concept, Measurement
-from service.rules.bone.facts import DAYS_PER_MONTH, chronic_gc, months_ago
+from service.rules.bone.facts import DAYS_PER_MONTH, active_therapy, chronic_gc, months_ago
+from service.rules.bone.risk import risk
 from service.rules.core import Evidence, Indicator, Order, Outcome, RuleContext, Signal, Skip, memo, rule
 
 
@@ -49,18 +50,40 @@ def _deficient(ctx: RuleContext, m: Measurement) -> bool:
     )
 
 
+def bone_risk(ctx: RuleContext) -> list[str]:
+    """Why the patient is in the bone-risk population that needs yearly 25-OH vitamin D."""
+    r = risk(ctx)
+    out = []
+    if r.gc:
+        out.append("on glucocorticoids")
+    if r.non_ambulatory:
+        out.append("non-ambulatory")
+    if r.low:
+        out.append("low BMD")
+    if r.fractures:
+        out.append("prior fragility fracture")
+    if active_therapy(ctx):
+        out.append("on bone-targeted therapy")
+    return out
+
+
 @rule("VD-01")
 def test_due(ctx: RuleContext) -> Outcome:
     last = latest(ctx)
     lookback = ctx.t.bone.vitd_lookback_months
+    who = bone_risk(ctx)
+    if not who:
+        return Skip.na(
+            "not in the bone-risk population (no glucocorticoids, walks, no low BMD, fracture or therapy)"
+        )
     if last is not None and months_ago(ctx, last.when) <= lookback:
         return Skip.na(f"25-OH vitamin D measured {last.when}")
     return Signal(
         indicator=Indicator.INFO,
-        summary=f"25-OH vitamin D due: last one {last.display} on {last.when}"
+        summary=f"25-OH vitamin D due ({who[0]}): last one {last.display} on {last.when}"
         if last
-        else "25-OH vitamin D due: none on record",
-        reason="Vitamin D is checked regularly in neuromuscular bone care"
+        else f"25-OH vitamin D due ({who[0]}): none on record",
+        reason=f"Vitamin D is checked yearly in bone care ({', '.join(who)})"
         + ("; the older value is not used for decisions." if last else "."),
         evidence=(_evidence(last, "older than the window"),)
         if last
