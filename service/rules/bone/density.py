@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from service.fhir.summary import SITE_LABELS, ActionKind, Concept, Measurement, Site, Symptom
 from service.rules.bone.dxa import exams, is_fresh, ls_invalid_reason, score_evidence, score_text, site_label
-from service.rules.bone.facts import active_therapy, is_child, months_ago
+from service.rules.bone.facts import active_therapy, chronic_gc, is_child, months_ago
 from service.rules.bone.risk import risk
 from service.rules.bone.trend import declines
 from service.rules.core import Evidence, Indicator, Order, Outcome, RuleContext, Signal, Skip, rule
@@ -118,12 +118,13 @@ def falling_bmd_review(ctx: RuleContext) -> Outcome:
     if active_therapy(ctx):
         return Skip.na("on bone-targeted therapy (MON-02 reviews a fall on therapy)")
     d = falls[0]
+    gc = chronic_gc(ctx)
+    review = "GC dose, vitamin D" if gc else "vitamin D, secondary causes"
     return Signal(
         indicator=Indicator.WARNING,
-        summary=f"Bone density falling at {d.site} ({d.text}) – review GC dose, vitamin D, "
-        "bone-health referral",
-        reason="Review the glucocorticoid dose, vitamin D and secondary causes, and involve the "
-        "bone-health team.",
+        summary=f"Bone density falling at {d.site} ({d.text}) – review {review}; bone-health referral",
+        reason=f"Review {'the glucocorticoid dose, ' if gc else ''}vitamin D and secondary causes, and involve "
+        "the bone-health team.",
         evidence=tuple(e for x in falls for e in x.evidence),
         key="|".join(x.key for x in falls),
         since=d.later.when,
