@@ -123,8 +123,8 @@ def falling_bmd_review(ctx: RuleContext) -> Outcome:
     return Signal(
         indicator=Indicator.WARNING,
         summary=f"Bone density falling at {d.site} ({d.text}) – review {review}; bone-health referral",
-        reason=f"Review {'the glucocorticoid dose, ' if gc else ''}vitamin D and secondary causes, and involve "
-        "the bone-health team.",
+        reason=f"Review {'the glucocorticoid dose, ' if gc else ''}vitamin D and secondary causes, and "
+        "involve the bone-health team.",
         evidence=tuple(e for x in falls for e in x.evidence),
         key="|".join(x.key for x in falls),
         since=d.later.when,
