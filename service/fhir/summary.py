@@ -2,43 +2,53 @@
 
 Built from a patient's FHIR R4 resources by ``service.fhir.build.build_summary``. Every value is in
 the canonical unit of its concept (see ``CANONICAL_UNITS``) and every date is a ``datetime.date``
-(UTC). Nothing here imports fhir.resources, so rules can use the summary without it.
+(UTC). Nothing here imports fhir.resources, so rules can use the summary without it. The named
+concepts (``Concept``, ``Site``, ``Nmd`` …) are the knowledge's (``service.knowledge.concepts``),
+re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from functools import cached_property
 
+from service.knowledge.concepts import (
+    SITE_LABELS,
+    ActionKind,
+    Concept,
+    DrugClass,
+    FractureKind,
+    ImagingKind,
+    Nmd,
+    Site,
+    Symptom,
+)
 
-class Concept(StrEnum):
-    """What a measurement is. The unit of each is fixed by ``CANONICAL_UNITS``."""
-
-    WEIGHT = "weight"
-    HEIGHT = "height"
-    BMI = "bmi"
-    BMI_PERCENTILE = "bmi_percentile"
-    WEIGHT_FOR_LENGTH_PERCENTILE = "weight_for_length_percentile"
-    USUAL_WEIGHT = "usual_weight"
-    FVC = "fvc"  # litres
-    FVC_PREDICTED = "fvc_predicted"  # litres
-    FVC_PCT_PREDICTED = "fvc_pct_predicted"  # %
-    VC = "vc"
-    VC_PREDICTED = "vc_predicted"
-    VC_PCT_PREDICTED = "vc_pct_predicted"
-    MIP = "mip"  # cm[H2O], absolute value
-    SNIP = "snip"  # cm[H2O]
-    VITAMIN_D_25OH = "vitamin_d_25oh"  # ng/mL
-    CREATININE = "creatinine"  # mg/dL
-    CYSTATIN_C = "cystatin_c"  # mg/L
-    CALCIUM = "calcium"  # mg/dL
-    BMD = "bmd"  # g/cm2
-    T_SCORE = "t_score"  # SD
-    Z_SCORE = "z_score"  # SD (age-matched or height-adjusted, see Measurement.height_adjusted)
+__all__ = [
+    "CANONICAL_UNITS",
+    "SITE_LABELS",
+    "ActionKind",
+    "ClinicalFinding",
+    "Concept",
+    "Diagnosis",
+    "DrugClass",
+    "Dropped",
+    "Fracture",
+    "FractureKind",
+    "ImagingKind",
+    "Measurement",
+    "MedicationCourse",
+    "Nmd",
+    "Order",
+    "PatientSummary",
+    "Site",
+    "SpineImaging",
+    "Symptom",
+]
 
 
+# The unit every value of a concept is converted to.
 CANONICAL_UNITS: dict[Concept, str] = {
     Concept.WEIGHT: "kg",
     Concept.HEIGHT: "cm",
@@ -61,29 +71,6 @@ CANONICAL_UNITS: dict[Concept, str] = {
     Concept.BMD: "g/cm2",
     Concept.T_SCORE: "SD",
     Concept.Z_SCORE: "SD",
-}
-
-
-class Site(StrEnum):
-    """Skeletal site of a DXA measurement."""
-
-    LUMBAR_SPINE = "lumbar_spine"
-    TOTAL_HIP = "total_hip"
-    FEMORAL_NECK = "femoral_neck"  # LOINC "Femur" codes
-    DISTAL_FEMUR = "distal_femur"  # lateral distal femur (bodySite/note)
-    FOREARM = "forearm"  # radius/ulna, 33 % radius
-    TOTAL_BODY = "total_body"  # total body less head
-    OTHER = "other"
-
-
-SITE_LABELS: dict[Site, str] = {
-    Site.LUMBAR_SPINE: "lumbar spine",
-    Site.TOTAL_HIP: "total hip",
-    Site.FEMORAL_NECK: "femur",
-    Site.DISTAL_FEMUR: "lateral distal femur",
-    Site.FOREARM: "forearm",
-    Site.TOTAL_BODY: "total body less head",
-    Site.OTHER: "other site",
 }
 
 
@@ -113,12 +100,6 @@ class Measurement:
         return f"{cmp}{round(self.value, 2):g}{unit}"
 
 
-class FractureKind(StrEnum):
-    VERTEBRAL = "vertebral"
-    LONG_BONE = "long_bone"
-    OTHER = "other"
-
-
 @dataclass(frozen=True, slots=True)
 class Fracture:
     """A fracture merged from Conditions, Observations and DiagnosticReports (duplicates collapsed)."""
@@ -135,35 +116,12 @@ class Fracture:
     description: str = ""  # short human text for the card evidence
 
 
-class Nmd(StrEnum):
-    """In-scope neuromuscular disorders (clinical-knowledge §1.1)."""
-
-    DMD = "dmd"  # Duchenne (ICD G71.01 is shared with Becker)
-    BECKER = "becker"
-    MUSCULAR_DYSTROPHY = "muscular_dystrophy"  # other / unspecified dystrophies, FSHD, myopathies
-    SMA = "sma"
-    ALS = "als"
-    CEREBRAL_PALSY = "cerebral_palsy"  # out of scope unless configured
-
-
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     disorder: Nmd
     onset: date | None
     source: str
     display: str
-
-
-class DrugClass(StrEnum):
-    GLUCOCORTICOID = "glucocorticoid"
-    BISPHOSPHONATE_ORAL = "bisphosphonate_oral"
-    BISPHOSPHONATE_IV = "bisphosphonate_iv"
-    DENOSUMAB = "denosumab"
-    ANABOLIC = "anabolic"  # teriparatide, abaloparatide, romosozumab
-
-    @property
-    def is_bone_therapy(self) -> bool:
-        return self is not DrugClass.GLUCOCORTICOID
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +143,6 @@ class MedicationCourse:
         return ((self.end or today) - self.start).days
 
 
-class ImagingKind(StrEnum):
-    LATERAL_SPINE_XR = "lateral_spine_xr"  # lateral thoracolumbar radiograph
-    DXA_VFA = "dxa_vfa"  # DXA vertebral fracture assessment
-
-
 @dataclass(frozen=True, slots=True)
 class SpineImaging:
     """Adequate spine imaging for vertebral-fracture detection (clinical-knowledge §1.5)."""
@@ -197,19 +150,6 @@ class SpineImaging:
     kind: ImagingKind
     when: date
     source: str
-
-
-class ActionKind(StrEnum):
-    """Things the rules ask for; open/recent orders and done procedures of each suppress repeats."""
-
-    SPINE_IMAGING = "spine_imaging"
-    DXA = "dxa"
-    BONE_SPECIALIST_REFERRAL = "bone_specialist_referral"
-    VITAMIN_D_TEST = "vitamin_d_test"
-    DIETITIAN_REFERRAL = "dietitian_referral"
-    GASTROSTOMY = "gastrostomy"  # discussion/referral or the procedure itself
-    SPIROMETRY = "spirometry"
-    PULMONOLOGY_REFERRAL = "pulmonology_referral"  # incl. NIV assessment
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,16 +161,6 @@ class Order:
     status: str  # FHIR status: active, draft, on-hold, completed, ...
     is_procedure: bool  # True: a Procedure (done); False: a ServiceRequest (ordered)
     source: str
-
-
-class Symptom(StrEnum):
-    BACK_PAIN = "back_pain"
-    HEIGHT_LOSS = "height_loss"  # documented height loss / growth arrest
-    KYPHOSIS = "kyphosis"
-    SCOLIOSIS = "scoliosis"
-    SPINAL_FUSION = "spinal_fusion"  # rods: lumbar-spine DXA and VFA unreliable
-    ORTHOPNOEA = "orthopnoea"
-    OEDEMA = "oedema"
 
 
 @dataclass(frozen=True, slots=True)
