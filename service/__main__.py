@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from service.config import ConfigError, Settings
+from service.knowledge import KnowledgeError
 from service.rules.thresholds import ThresholdError
 
 
@@ -40,7 +41,7 @@ def _thresholds(args: argparse.Namespace) -> int:
     if args.what == "schema":
         print(json.dumps(overrides_schema(), indent=2))
         return 0
-    for key, t in sorted(load_thresholds(Settings.from_env().thresholds_file or None).items()):
+    for key, t in sorted(load_thresholds(Settings.from_env().site_file or None).items()):
         flag = " [R]" if t.recalled else ""
         print(f"{key}\t{t.value:g} {t.unit}{flag}\t{'; '.join(c.key for c in t.citations)}")
     return 0
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, ThresholdError) as exc:
+    except (ConfigError, KnowledgeError, ThresholdError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.warmup import synthetic_chart
 from service.fhir.build import build_summary
+from service.knowledge import default_knowledge
 from service.rules.core import RuleContext
 from service.rules.registry import evaluate
-from service.rules.thresholds import load_thresholds
 from tests.conftest import TODAY
 
 
 def test_synthetic_chart_is_evaluated_end_to_end():
-    thresholds = load_thresholds()
-    summary = build_summary(synthetic_chart(TODAY), TODAY, thresholds, patient_id="warm-up")
+    knowledge = default_knowledge()
+    summary = build_summary(synthetic_chart(TODAY, knowledge), TODAY, knowledge, patient_id="warm-up")
     assert summary.in_scope and not summary.dropped
     assert len(summary.measurements) == 7 and summary.medications
-    issued = cards_from(evaluate(RuleContext(summary, TODAY, thresholds)), "warm-up", None)
+    issued = cards_from(evaluate(RuleContext(summary, TODAY, knowledge)), "warm-up", None)
     assert issued and any("suggestions" in card for _, card in issued)

@@ -16,14 +16,14 @@ from typing import Any, Protocol
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
-from service.cds_hooks.services import SERVICES, ServiceDefinition
+from service.cds_hooks.services import ServiceDefinition, service_definitions
 from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import build_summary
+from service.knowledge import Knowledge, load_knowledge
 from service.rules.core import Finding, RuleContext
 from service.rules.registry import evaluate
-from service.rules.thresholds import Thresholds, load_thresholds
 
 log = logging.getLogger("nmd_cds.call")
 
@@ -43,24 +43,29 @@ class CardLedger(Protocol):
 
 @dataclass
 class Engine:
-    """State built once at start-up: settings, thresholds (validated), optional card ledger."""
+    """State built once at start-up: settings, the knowledge with the site's overrides and local codes
+    (validated), the services built from it, optional card ledger."""
 
     settings: Settings
-    thresholds: Thresholds
+    knowledge: Knowledge
     ledger: CardLedger | None = None
-    services: dict[str, ServiceDefinition] = field(default_factory=lambda: dict(SERVICES))
+    services: dict[str, ServiceDefinition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = service_definitions(self.knowledge)
 
     @classmethod
     def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
-        engine = cls(settings, load_thresholds(settings.thresholds_file or None), ledger)
+        engine = cls(settings, load_knowledge(settings.site_file or None), ledger)
         engine.warm_up()
         return engine
 
     def warm_up(self) -> None:
         """Evaluate a synthetic chart once (no I/O, no log, no ledger) so the first real call is not slow."""
         today = self.today()
-        summary = build_summary(synthetic_chart(today), today, self.thresholds, patient_id="warm-up")
-        cards_from(evaluate(RuleContext(summary, today, self.thresholds)), "warm-up", None)
+        chart = synthetic_chart(today, self.knowledge)
+        summary = build_summary(chart, today, self.knowledge, patient_id="warm-up")
+        cards_from(evaluate(RuleContext(summary, today, self.knowledge)), "warm-up", None)
 
     def today(self) -> date:
         return self.settings.today or datetime.now(UTC).date()
@@ -91,14 +96,14 @@ class Engine:
             summary = build_summary(
                 resolved.resources,
                 today,
-                self.thresholds,
+                self.knowledge,
                 patient_id=req.patient_id,
                 complete=resolved.complete,
             )
             if self.settings.include_cerebral_palsy:
                 summary = replace(summary, cerebral_palsy_in_scope=True)
             t_summary = time.perf_counter()
-            findings = evaluate(RuleContext(summary, today, self.thresholds))
+            findings = evaluate(RuleContext(summary, today, self.knowledge))
             issued = cards_from(findings, req.patient_id, _dropped_note(summary.dropped))
             cards = [card for _, card in issued]
             if self.ledger is not None and issued:
