@@ -5,14 +5,26 @@ the last dose is still within the interval ("active")."""
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from service.fhir.summary import DrugClass
 from service.knowledge.thresholds import Medication
 
-if TYPE_CHECKING:
-    from service.fhir.medications import Exposure
+
+@dataclass
+class Exposure:
+    """One request/statement/administration, reduced to dates."""
+
+    drug: str
+    drug_class: DrugClass
+    start: date | None
+    end: date | None
+    last: date | None
+    ongoing: bool
+    source: str
+    route: str | None
+    kind: str  # resourceType
 
 
 def _add_months(d: date, months: int) -> date:

@@ -16,6 +16,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from service.fhir import conditions, fractures, imaging, medications, observations
 from service.fhir.answers import presence
 from service.fhir.conditions import ConditionFacts
+from service.fhir.episodes import Exposure
 from service.fhir.fastvalid import fast_valid
 from service.fhir.fhirjson import (
     as_dict,
@@ -75,7 +76,7 @@ class Facts:
     deceased: bool = False
     measurements: list[Measurement] = field(default_factory=list)
     fractures: list[Fracture] = field(default_factory=list)
-    exposures: list[medications.Exposure] = field(default_factory=list)
+    exposures: list[Exposure] = field(default_factory=list)
     imaging: list[SpineImaging] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     conditions: ConditionFacts = field(default_factory=ConditionFacts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from service.fhir import episodes
+from service.fhir.episodes import Exposure
 from service.fhir.fhirjson import (
     as_dict,
     as_list,
@@ -34,21 +35,6 @@ from service.knowledge.thresholds import Medication
 NOT_TAKEN = {"entered-in-error", "cancelled", "draft", "not-taken", "intended", "not-done", "unknown"}
 ONGOING = {"active", "on-hold", "in-progress"}
 MED_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
-
-
-@dataclass
-class Exposure:
-    """One request/statement/administration, reduced to dates."""
-
-    drug: str
-    drug_class: DrugClass
-    start: date | None
-    end: date | None
-    last: date | None
-    ongoing: bool
-    source: str
-    route: str | None
-    kind: str  # resourceType
 
 
 def identify(concept: object, terms: Terms) -> tuple[str, DrugClass] | None:
