@@ -47,6 +47,10 @@ def test_import_direction(path: Path) -> None:
         assert where.startswith("service/fhir/") or where == "service/security/jwks.py", (
             "requests outside service/fhir"
         )
+    if where.startswith("service/fhir/"):
+        assert not uses(names, "service.rules"), "the data layer must not read the rules layer"
+    if where.startswith("service/knowledge/"):
+        assert not (uses(names, "service.fhir") or uses(names, "service.rules")), "knowledge sits below both"
     if where.startswith("service/rules/"):
         forbidden = [
             n
