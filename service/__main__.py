@@ -38,7 +38,7 @@ def _thresholds(args: argparse.Namespace) -> int:
         print((HERE / "schemas" / "site.schema.json").read_text(encoding="utf-8"), end="")
         return 0
     settings = Settings.from_env()
-    knowledge = load_knowledge(settings.thresholds_file or None)
+    knowledge = load_knowledge(settings.site_file or None)
     for key, t in sorted(knowledge.thresholds(settings.today or date.today()).all().items()):
         flag = " [R]" if t.recalled else ""
         flag += " (site override)" if t.overridden else ""
@@ -53,7 +53,7 @@ def _knowledge(args: argparse.Namespace) -> int:
     from service.knowledge.publish import catalogue_json, index_html, rule_html
 
     settings = Settings.from_env()
-    knowledge = load_knowledge(settings.thresholds_file or None)
+    knowledge = load_knowledge(settings.site_file or None)
     today = settings.today or date.today()
     if args.what == "examples":
         from service.fixtures.examples import kit_examples

@@ -52,7 +52,7 @@ class Settings:
     log_level: str = "INFO"
     # --- clinical evaluation ---
     today: date | None = None  # pin "today" for reproducible tests; None = the real date (UTC)
-    thresholds_file: str = ""  # institution overrides of clinical thresholds (JSON)
+    site_file: str = ""  # a site's overrides: thresholds and local codes (YAML or JSON)
     include_cerebral_palsy: bool = False
     # --- FHIR server fallback (prefetch missing) ---
     fhir_timeout_s: float = 5.0
@@ -143,7 +143,7 @@ SETTINGS_DOC: dict[str, str] = {
     "cors_origins": "Comma-separated browser origins allowed by CORS (`*` allows any).",
     "log_level": "Python logging level.",
     "today": "Pin the service's notion of today (YYYY-MM-DD) for reproducible tests; empty: the real date.",
-    "thresholds_file": "JSON file of institution overrides of clinical thresholds (validated at start-up).",
+    "site_file": "A site's overrides: thresholds and local codes, YAML or JSON, validated at start-up.",
     "include_cerebral_palsy": "Treat cerebral palsy as in scope (off by default).",
     "fhir_timeout_s": "Timeout in seconds of each request to the EHR's FHIR server.",
     "fhir_page_count": "`_count` used when the service searches the FHIR server itself.",

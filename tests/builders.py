@@ -1,4 +1,4 @@
-"""Small builders of FHIR R4 JSON and hook requests for tests (clinical codes from service.fhir.codes)."""
+"""Small builders of FHIR R4 JSON and hook requests for tests (codes as in the knowledge's value sets)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from service.fhir import codes
-
 PATIENT_ID = "pt-1"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 
 def patient(pid: str = PATIENT_ID, birth: str = "1970-05-01", sex: str = "male") -> dict[str, Any]:
@@ -18,7 +21,7 @@ def patient(pid: str = PATIENT_ID, birth: str = "1970-05-01", sex: str = "male")
 def condition(
     rid: str,
     code: str,
-    system: str = codes.SNOMED,
+    system: str = SNOMED,
     pid: str = PATIENT_ID,
     onset: str | None = None,
     status: str = "active",
@@ -26,8 +29,8 @@ def condition(
     res: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,
-        "clinicalStatus": {"coding": [{"system": codes.CONDITION_CLINICAL, "code": status}]},
-        "verificationStatus": {"coding": [{"system": codes.CONDITION_VERIFICATION, "code": "confirmed"}]},
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": status}]},
+        "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
         "code": {"coding": [{"system": system, "code": code}]},
         "subject": {"reference": f"Patient/{pid}"},
     }
@@ -56,10 +59,10 @@ def quantity_obs(
                 ]
             }
         ],
-        "code": {"coding": [{"system": codes.LOINC, "code": loinc}]},
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
         "subject": {"reference": f"Patient/{pid}"},
         "effectiveDateTime": str(when),
-        "valueQuantity": {"value": value, "unit": unit, "system": codes.UCUM, "code": unit},
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
     }
 
 

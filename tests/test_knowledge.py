@@ -58,7 +58,7 @@ def test_bad_site_file_refuses_to_start_naming_file_and_key(tmp_path, settings, 
     path = tmp_path / "site.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     with pytest.raises(KnowledgeError) as err:
-        create_app(settings.with_(thresholds_file=str(path)))
+        create_app(settings.with_(site_file=str(path)))
     assert names in str(err.value) and str(path) in str(err.value)
 
 
@@ -177,7 +177,7 @@ def test_cli_reports_a_bad_file_without_a_traceback(tmp_path):
     path = tmp_path / "site.json"
     path.write_text(json.dumps({"thresholds": {"bone.unknown": 1}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
-    env["NMD_CDS_THRESHOLDS_FILE"] = str(path)
+    env["NMD_CDS_SITE_FILE"] = str(path)
     done = subprocess.run(
         [sys.executable, "-m", "service", "thresholds", "list"],
         env=env,

@@ -8,13 +8,12 @@ from service.fhir.build import build_summary
 from service.knowledge import default_knowledge
 from service.rules.core import RuleContext
 from service.rules.registry import evaluate
-from service.rules.thresholds import load_thresholds
 from tests.conftest import TODAY
 
 
 def test_synthetic_chart_is_evaluated_end_to_end():
     knowledge = default_knowledge()
-    summary = build_summary(synthetic_chart(TODAY), TODAY, load_thresholds(), patient_id="warm-up")
+    summary = build_summary(synthetic_chart(TODAY, knowledge), TODAY, knowledge, patient_id="warm-up")
     assert summary.in_scope and not summary.dropped
     assert len(summary.measurements) == 7 and summary.medications
     findings = evaluate(RuleContext(summary, TODAY, knowledge)).findings

@@ -22,7 +22,8 @@ from service.cds_hooks.request import parse_json, validate
 from service.cds_hooks.routes import engine, require_json
 from service.config import Settings
 from service.errors import ApiError, BadRequest, Unavailable
-from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, open_store, ts
+from service.feedback.backends import open_store
+from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, ts
 
 log = logging.getLogger("nmd_cds.feedback")
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
-from service.cds_hooks.services import SERVICES, ServiceDefinition
+from service.cds_hooks.services import ServiceDefinition, service_definitions
 from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
@@ -24,7 +24,6 @@ from service.knowledge import Knowledge, load_knowledge
 from service.rules import registry
 from service.rules.core import Finding, RuleContext
 from service.rules.registry import evaluate
-from service.rules.thresholds import Thresholds, load_thresholds
 
 log = logging.getLogger("nmd_cds.call")
 
@@ -44,26 +43,30 @@ class CardLedger(Protocol):
 
 @dataclass
 class Engine:
-    """State built once at start-up: settings, thresholds (validated), optional card ledger."""
+    """State built once at start-up: settings, the knowledge with the site's overrides and local codes
+    (validated), the services built from it, optional card ledger."""
 
     settings: Settings
     knowledge: Knowledge
-    thresholds: Thresholds
     ledger: CardLedger | None = None
-    services: dict[str, ServiceDefinition] = field(default_factory=lambda: dict(SERVICES))
+    services: dict[str, ServiceDefinition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = service_definitions(self.knowledge)
 
     @classmethod
     def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
-        knowledge = load_knowledge(settings.thresholds_file or None)
+        knowledge = load_knowledge(settings.site_file or None)
         registry.check(knowledge.catalogue)
-        engine = cls(settings, knowledge, load_thresholds(settings.thresholds_file or None), ledger)
+        engine = cls(settings, knowledge, ledger)
         engine.warm_up()
         return engine
 
     def warm_up(self) -> None:
         """Evaluate a synthetic chart once (no I/O, no log, no ledger) so the first real call is not slow."""
         today = self.today()
-        summary = build_summary(synthetic_chart(today), today, self.thresholds, patient_id="warm-up")
+        chart = synthetic_chart(today, self.knowledge)
+        summary = build_summary(chart, today, self.knowledge, patient_id="warm-up")
         findings = evaluate(RuleContext(summary, today, self.knowledge)).findings
         cards_from(findings, "warm-up", self.knowledge, "http://warm-up")
 
@@ -97,7 +100,7 @@ class Engine:
             summary = build_summary(
                 resolved.resources,
                 today,
-                self.thresholds,
+                self.knowledge,
                 patient_id=req.patient_id,
                 complete=resolved.complete,
             )

@@ -1,30 +1,42 @@
-"""The CDS services this server offers: id, hook, texts, prefetch templates and the rules they run."""
+"""The CDS services this server offers: id, hook, texts and prefetch templates, built from the loaded
+knowledge (the Observation template asks for every code of the Observation value sets, a site's local
+codes included, so a code-filtered prefetch delivers them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from service.fhir import codes
+from service.fhir.terms import terms_of
+from service.knowledge import Knowledge
 
-_OBSERVATION_CODES = ",".join(
-    [f"{codes.LOINC}|{c}" for c in codes.OBSERVATION_LOINCS]
-    + [f"{codes.SNOMED}|{c}" for c in sorted(codes.SNOMED_MEASUREMENTS)]
-    + [f"{system}|{code}" for system, code in sorted(codes.VERTEBRAL_FRACTURE_OBSERVATION)]
-)
 
-# Prefetch templates: R4 search syntax within the CDS Hooks 2.0 query restrictions.
-PATIENT_VIEW_PREFETCH: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "observations": f"Observation?patient={{{{context.patientId}}}}&code={_OBSERVATION_CODES}&_sort=-date",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
-    "procedures": "Procedure?patient={{context.patientId}}",
-    "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
-}
+def _search_value(text: str) -> str:
+    """One part of a ``system|code`` token: FHIR search escaping (a backslash before a comma, bar,
+    dollar or backslash), then URL percent-encoding. Standard systems and codes come out unchanged; a
+    site's local code with odd characters stays one token."""
+    escaped = text.replace("\\", "\\\\").replace(",", "\\,").replace("|", "\\|").replace("$", "\\$")
+    return quote(escaped, safe=":/")
+
+
+def patient_view_prefetch(knowledge: Knowledge) -> dict[str, str]:
+    """Prefetch templates: R4 search syntax within the CDS Hooks 2.0 query restrictions."""
+    codes = ",".join(
+        f"{_search_value(system)}|{_search_value(code)}"
+        for system, code in terms_of(knowledge).observation_pairs()
+    )
+    return {
+        "patient": "Patient/{{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}",
+        "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}&_sort=-date",
+        "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+        "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+        "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
+        "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
+        "procedures": "Procedure?patient={{context.patientId}}",
+        "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
+    }
 
 
 @dataclass(frozen=True)
@@ -47,23 +59,27 @@ class ServiceDefinition:
         }
 
 
-NMD_BONE_HEALTH = ServiceDefinition(
-    id="nmd-bone-health",
-    hook="patient-view",
-    title="Bone health, nutrition and breathing in neuromuscular disorders",
-    description=(
-        "For patients with Duchenne/Becker muscular dystrophy, spinal muscular atrophy, ALS and other "
-        "myopathies: flags due spine imaging for silent vertebral fractures, bone-targeted therapy "
-        "indications and reviews, multi-site and repeat DXA, vitamin D, weight loss and malnutrition "
-        "(nutrition referral, gastrostomy window in ALS) and respiratory follow-up (FVC, VC)."
-    ),
-    usage_requirements=(
-        "Needs the patient's Conditions, Observations (DXA, weight, height, BMI, spirometry, 25-OH "
-        "vitamin D, creatinine, cystatin C), medications, DiagnosticReports, Procedures and "
-        "ServiceRequests, by prefetch or through fhirServer with an access token granting read "
-        "access to them. Only patients with an active neuromuscular diagnosis receive cards."
-    ),
-    prefetch=PATIENT_VIEW_PREFETCH,
-)
+NMD_BONE_HEALTH_ID = "nmd-bone-health"
 
-SERVICES: dict[str, ServiceDefinition] = {NMD_BONE_HEALTH.id: NMD_BONE_HEALTH}
+
+def service_definitions(knowledge: Knowledge) -> dict[str, ServiceDefinition]:
+    """The services by id, their prefetch templates generated from ``knowledge``."""
+    bone_health = ServiceDefinition(
+        id=NMD_BONE_HEALTH_ID,
+        hook="patient-view",
+        title="Bone health, nutrition and breathing in neuromuscular disorders",
+        description=(
+            "For patients with Duchenne/Becker muscular dystrophy, spinal muscular atrophy, ALS and other "
+            "myopathies: flags due spine imaging for silent vertebral fractures, bone-targeted therapy "
+            "indications and reviews, multi-site and repeat DXA, vitamin D, weight loss and malnutrition "
+            "(nutrition referral, gastrostomy window in ALS) and respiratory follow-up (FVC, VC)."
+        ),
+        usage_requirements=(
+            "Needs the patient's Conditions, Observations (DXA, weight, height, BMI, spirometry, 25-OH "
+            "vitamin D, creatinine, cystatin C), medications, DiagnosticReports, Procedures and "
+            "ServiceRequests, by prefetch or through fhirServer with an access token granting read "
+            "access to them. Only patients with an active neuromuscular diagnosis receive cards."
+        ),
+        prefetch=patient_view_prefetch(knowledge),
+    )
+    return {bone_health.id: bone_health}

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from service.config import Settings
 from service.feedback import report
-from service.feedback.store import FeedbackStore, StoreError, open_store, ts
+from service.feedback.backends import open_store
+from service.feedback.store import FeedbackStore, StoreError, ts
 
 EPOCH = date(1970, 1, 1)
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from service.config import Settings
 from service.feedback import OVERRIDE_REASON_SYSTEM, SILENCING_REASONS
-from service.feedback.store import FeedbackStore, IssuedCard, PastOverride, StoreError, open_store, ts
+from service.feedback.backends import open_store
+from service.feedback.store import FeedbackStore, IssuedCard, PastOverride, StoreError, ts
 from service.rules.core import Finding, Indicator
 
 log = logging.getLogger("nmd_cds.feedback")

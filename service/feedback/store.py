@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-from service.config import Settings
+from typing import Protocol
 
 
 def ts(moment: datetime) -> str:
@@ -109,14 +107,3 @@ class FeedbackStore(Protocol):
     def report_rows(self, since: str, until: str) -> list[ReportRow]: ...
     def purge(self, before: str) -> tuple[int, int]: ...
     def close(self) -> None: ...
-
-
-def open_store(settings: Settings, **kwargs: Any) -> FeedbackStore:
-    """PostgreSQL when ``database_url`` is set, else SQLite at ``sqlite_path``. Does not connect yet."""
-    if settings.database_url:
-        from service.feedback.postgres_store import PostgresStore
-
-        return PostgresStore(settings.database_url, **kwargs)
-    from service.feedback.sqlite_store import SqliteStore
-
-    return SqliteStore(settings.sqlite_path)

@@ -17,7 +17,7 @@ from service.fhir import fractures, medications
 from service.fhir.fhirjson import as_dict, as_list
 from service.fhir.intake import Intake
 from service.fhir.summary import Dropped, PatientSummary
-from service.rules.thresholds import Thresholds
+from service.knowledge import Knowledge
 
 __all__ = ["IntakeStats", "build_summary", "summarise", "unbundle"]
 
@@ -42,12 +42,13 @@ def unbundle(value: Any) -> list[dict]:
 def build_summary(
     resources: Iterable[dict],
     today: date,
-    thresholds: Thresholds,
+    knowledge: Knowledge,
     patient_id: str | None = None,
     complete: frozenset[str] = frozenset(),
 ) -> PatientSummary:
-    """The PatientSummary of one patient as of ``today`` (see module docstring)."""
-    return summarise(resources, today, thresholds, patient_id, complete)[0]
+    """The PatientSummary of one patient as of ``today``, read with the value sets (a site's local
+    codes included) and medication intervals of ``knowledge`` (see module docstring)."""
+    return summarise(resources, today, knowledge, patient_id, complete)[0]
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,12 @@ class IntakeStats:
 def summarise(
     resources: Iterable[dict],
     today: date,
-    thresholds: Thresholds,
+    knowledge: Knowledge,
     patient_id: str | None = None,
     complete: frozenset[str] = frozenset(),
 ) -> tuple[PatientSummary, IntakeStats]:
     """``build_summary`` plus intake statistics (for tests, logs and the benchmark)."""
-    intake = Intake(patient_id)
+    intake = Intake(patient_id, knowledge, today)
     try:
         items = list(resources) if resources is not None else []
     except Exception:  # a non-iterable or a failing generator: nothing to read
@@ -74,8 +75,8 @@ def summarise(
         intake.dropped.append(Dropped("input", "resources not iterable"))
     for index, raw in enumerate(items):
         intake.admit(raw, index)
-    facts = intake.read_all(today)
-    meds = medications.courses(facts.exposures, today, thresholds)
+    facts = intake.read_all()
+    meds = medications.courses(facts.exposures, today, knowledge.thresholds(today).medication)
     amb_dates = [d for d in facts.conditions.non_ambulatory_dates if d]
     summary = PatientSummary(
         today=today,

@@ -7,14 +7,19 @@ Fractures are handled in ``fractures.py``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.fhir import codes
-from service.fhir.fhirjson import codings, concept_text, icd_prefix, parse_date, period_start, status_of
+from service.fhir.fhirjson import concept_text, parse_date, period_start, status_of
 from service.fhir.summary import ClinicalFinding, Diagnosis, Nmd, Symptom
+from service.fhir.terms import Terms
 
 ACTIVE_CLINICAL = {None, "active", "recurrence", "relapse"}
+# Z98.1 "arthrodesis status" covers any joint (value-set entries marked ``needs_spine_text``): spinal
+# fusion only when the code text or bodySite names the spine (word-start match: "rod" must not match
+# "arthrodesis").
+SPINE_TEXT = re.compile(r"\b(spin|vertebr|lumb|thora|scolio|rods?\b|harrington)")
 
 
 @dataclass
@@ -27,61 +32,36 @@ class ConditionFacts:
     gastrostomy: bool = False
 
 
-def nmd_of(concept: object) -> Nmd | None:
-    for system, code, _ in codings(concept):
-        if system == codes.SNOMED and code in codes.NMD_SNOMED:
-            return codes.NMD_SNOMED[code]
-        if system in codes.ICD_SYSTEMS:
-            prefix = icd_prefix(code, codes.NMD_ICD)
-            if prefix:
-                return codes.NMD_ICD[prefix]
-    return None
+def nmd_of(concept: object, terms: Terms) -> Nmd | None:
+    found = terms.find(concept, terms.disorders)
+    return Nmd(found.get("disorder")) if found is not None else None
 
 
-def _icd_in(concept: object, wanted: set[str]) -> bool:
-    return any(
-        system in codes.ICD_SYSTEMS and icd_prefix(code, {w: 1 for w in wanted})
-        for system, code, _ in codings(concept)
-    )
+def is_non_ambulatory(concept: object, terms: Terms) -> bool:
+    return terms.find(concept, terms.non_ambulatory) is not None
 
 
-def is_non_ambulatory(concept: object) -> bool:
-    return any(
-        s == codes.SNOMED and c in codes.NON_AMBULATORY_SNOMED for s, c, _ in codings(concept)
-    ) or _icd_in(concept, codes.NON_AMBULATORY_ICD)
-
-
-def symptom_of(concept: object, body_site: str = "") -> Symptom | None:
+def symptom_of(concept: object, terms: Terms, body_site: str = "") -> Symptom | None:
     """The symptom / status a code means; ``body_site`` is the Condition.bodySite text."""
     words = concept_text(concept)
-    for system, code, _ in codings(concept):
-        if system == codes.SNOMED and code in codes.SYMPTOM_SNOMED:
-            return codes.SYMPTOM_SNOMED[code]
-        if system in codes.ICD_SYSTEMS:
-            prefix = icd_prefix(code, codes.SYMPTOM_ICD_PREFIX)
-            if prefix:
-                return codes.SYMPTOM_ICD_PREFIX[prefix]
-            # arthrodesis of any joint: spinal fusion only when the text names the spine
-            if icd_prefix(code, {codes.ARTHRODESIS_ICD: 1}) and codes.SPINE_TEXT.search(
-                f"{words} {body_site}"
-            ):
-                return Symptom.SPINAL_FUSION
-    return next((s for t, s in codes.SYMPTOM_TEXT.items() if t in words), None)
+    for found in terms.entries(concept, terms.findings):
+        if not found.get("needs_spine_text") or SPINE_TEXT.search(f"{words} {body_site}"):
+            return Symptom(found.get("symptom"))
+    phrase = terms.findings.match_text(words)
+    return Symptom(phrase.get("symptom")) if phrase is not None else None
 
 
-def is_gastrostomy(concept: object) -> bool:
-    return _icd_in(concept, codes.GASTROSTOMY_ICD) or any(
-        s == codes.SNOMED and c in codes.GASTROSTOMY_PROCEDURE_SNOMED for s, c, _ in codings(concept)
-    )
+def is_gastrostomy(concept: object, terms: Terms) -> bool:
+    return terms.find(concept, terms.gastrostomy) is not None
 
 
-def is_candidate(cond: dict) -> bool:
+def is_candidate(cond: dict, terms: Terms) -> bool:
     code = cond.get("code")
     return bool(
-        nmd_of(code)
-        or is_non_ambulatory(code)
-        or symptom_of(code, concept_text(cond.get("bodySite")))
-        or is_gastrostomy(code)
+        nmd_of(code, terms)
+        or is_non_ambulatory(code, terms)
+        or symptom_of(code, terms, concept_text(cond.get("bodySite")))
+        or is_gastrostomy(code, terms)
     )
 
 
@@ -93,27 +73,27 @@ def onset(cond: dict) -> date | None:
     )
 
 
-def add_condition(cond: dict, source: str, facts: ConditionFacts) -> str | None:
+def add_condition(cond: dict, source: str, facts: ConditionFacts, terms: Terms) -> str | None:
     """Add one (not refuted) Condition's facts; returns a drop reason when it contributes nothing."""
     code = cond.get("code")
     clinical = status_of(cond.get("clinicalStatus"))
     active = clinical in ACTIVE_CLINICAL
     used = False
-    nmd = nmd_of(code)
+    nmd = nmd_of(code, terms)
     if nmd is not None:
         if not active:
             return "diagnosis not active"
         facts.diagnoses.append(Diagnosis(nmd, onset(cond), source, concept_text(code)[:80]))
         used = True
-    if is_non_ambulatory(code) and active:
+    if is_non_ambulatory(code, terms) and active:
         facts.non_ambulatory_dates.append(onset(cond))
         used = True
-    symptom = symptom_of(code, concept_text(cond.get("bodySite")))
+    symptom = symptom_of(code, terms, concept_text(cond.get("bodySite")))
     # Spinal fusion is a permanent status: it counts even when recorded as resolved.
     if symptom is not None and (active or symptom is Symptom.SPINAL_FUSION):
         facts.findings.append(ClinicalFinding(symptom, onset(cond), source))
         used = True
-    if is_gastrostomy(code) and active:
+    if is_gastrostomy(code, terms) and active:
         facts.gastrostomy = True
         used = True
     return None if used else "condition not active"

@@ -1,20 +1,30 @@
 """Medication exposure episodes: one drug's records split at gaps longer than its dosing interval
-(§1.3 glucocorticoids: 90 days; §4 item 19 bone therapy: thresholds_medication), and whether the last
-dose is still within the interval ("active")."""
+(§1.3 glucocorticoids, §4 item 19 bone therapy: the knowledge's ``medication`` thresholds), and whether
+the last dose is still within the interval ("active")."""
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from service.fhir.summary import DrugClass
-from service.rules import thresholds_medication as tm
-from service.rules.thresholds import Threshold
+from service.knowledge.thresholds import Medication
 
-if TYPE_CHECKING:
-    from service.fhir.medications import Exposure
+
+@dataclass
+class Exposure:
+    """One request/statement/administration, reduced to dates."""
+
+    drug: str
+    drug_class: DrugClass
+    start: date | None
+    end: date | None
+    last: date | None
+    ongoing: bool
+    source: str
+    route: str | None
+    kind: str  # resourceType
 
 
 def _add_months(d: date, months: int) -> date:
@@ -23,33 +33,27 @@ def _add_months(d: date, months: int) -> date:
     return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
-def _value(th: Mapping[str, Threshold], t: Threshold) -> float:
-    return (th.get(t.key) or t).value
-
-
-def _covered_until(cls: DrugClass, drug: str, last: date, th: Mapping[str, Threshold]) -> date:
+def _covered_until(cls: DrugClass, drug: str, last: date, th: Medication) -> date:
     """The last day a dose on ``last`` still counts as current therapy (§4 item 19 intervals)."""
     if drug in ("zoledronic acid", "pamidronate") or cls is DrugClass.DENOSUMAB:
-        t = {
-            "zoledronic acid": tm.ZOLEDRONATE_INTERVAL_MONTHS,
-            "pamidronate": tm.PAMIDRONATE_INTERVAL_MONTHS,
-        }.get(drug, tm.DENOSUMAB_INTERVAL_MONTHS)
-        return _add_months(last, int(_value(th, t)))
+        months = {
+            "zoledronic acid": th.zoledronate_interval_months,
+            "pamidronate": th.pamidronate_interval_months,
+        }.get(drug, th.denosumab_interval_months)
+        return _add_months(last, int(months))
     if cls is DrugClass.GLUCOCORTICOID:  # a gap longer than this ends a GC episode (§1.3)
-        return last + timedelta(days=int(_value(th, tm.GC_EPISODE_GAP_DAYS)))
-    t = tm.ANABOLIC_REFILL_DAYS if cls is DrugClass.ANABOLIC else tm.ORAL_BISPHOSPHONATE_REFILL_DAYS
-    return last + timedelta(days=int(_value(th, t)))
+        return last + timedelta(days=int(th.gc_episode_gap_days))
+    days = th.anabolic_refill_days if cls is DrugClass.ANABOLIC else th.oral_bisphosphonate_refill_days
+    return last + timedelta(days=int(days))
 
 
-def interval_ok(
-    cls: DrugClass, drug: str, last: date | None, today: date, th: Mapping[str, Threshold]
-) -> bool:
+def interval_ok(cls: DrugClass, drug: str, last: date | None, today: date, th: Medication) -> bool:
     if last is None or last > today:
         return False
     return today <= _covered_until(cls, drug, last, th)
 
 
-def split(group: list[Exposure], th: Mapping[str, Threshold]) -> list[list[Exposure]]:
+def split(group: list[Exposure], th: Medication) -> list[list[Exposure]]:
     """Split one drug's records into episodes of continuous exposure.
 
     A record covers its own period (to ``end``, or its last dose/refill/authored date) plus the drug's

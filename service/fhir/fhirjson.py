@@ -10,8 +10,6 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from service.fhir import codes
-
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -53,14 +51,6 @@ def concept_text(concept: Any) -> str:
         return ""
     parts = [text(concept.get("text"))] + [disp for _, _, disp in codings(concept)]
     return " ".join(p for p in parts if p).lower()
-
-
-def has_code(concept: Any, system: str, wanted: set[str] | frozenset[str] | dict) -> str | None:
-    """The first code of ``system`` in ``wanted``, or None."""
-    for sys, code, _ in codings(concept):
-        if sys == system and code in wanted:
-            return code
-    return None
 
 
 def parse_date(value: Any) -> date | None:
@@ -133,53 +123,4 @@ def vertebral_level(*texts: str) -> str | None:
         m = _LEVEL.search(t or "")
         if m:
             return f"{m[1].upper()}{int(m[2])}"
-    return None
-
-
-def icd_prefix(code: str, table: dict) -> str | None:
-    """Longest prefix of ``table`` matching an ICD-10 code written with or without its dot."""
-    dotted = code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
-    best = None
-    for prefix in table:
-        if dotted.upper().startswith(prefix) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    return best
-
-
-def answer(concept: Any) -> bool | None:
-    """Yes (True) / no or absent (False) / neither (None) of an answer CodeableConcept or string."""
-    if isinstance(concept, str):
-        words = concept.strip().lower().rstrip(".")
-    else:
-        pairs = {(s, c) for s, c, _ in codings(concept)}
-        bare = {c for _, c in pairs}
-        if pairs & codes.NO_ANSWER or bare & codes.ABSENT_SNOMED:
-            return False
-        if pairs & codes.YES_ANSWER or bare & codes.PRESENT_SNOMED:
-            return True
-        words = concept_text(concept).strip().rstrip(".")
-    if words in codes.NO_TEXT or any(t in words for t in codes.ABSENT_TEXT):
-        return False
-    if words in codes.YES_TEXT or any(t in words for t in ("present", "yes", "positive")):
-        return True
-    return None
-
-
-def presence(obs: dict) -> bool | None:
-    """Whether a finding Observation asserts its finding (§4 item 3): False for a negation (normal /
-    negative interpretation, valueBoolean false, an absent / "No" answer), True for an affirmative
-    value, None when the value says neither or there is no value (callers decide what that means)."""
-    # a normal/negative interpretation wins over a contradicting value (no false alarm)
-    if any(
-        c in codes.NORMAL_INTERPRETATION
-        for cc in as_list(obs.get("interpretation"))
-        for _, c, _ in codings(cc)
-    ):
-        return False
-    if isinstance(obs.get("valueBoolean"), bool):
-        return obs["valueBoolean"]
-    if obs.get("valueCodeableConcept") is not None:
-        return answer(obs["valueCodeableConcept"])
-    if isinstance(obs.get("valueString"), str):
-        return answer(obs["valueString"])
     return None

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from service.fhir import codes
+from service.fhir.answers import presence
 from service.fhir.fhirjson import (
     as_dict,
     as_list,
-    codings,
     concept_text,
     effective_date,
-    icd_prefix,
     parse_date,
     period_start,
-    presence,
     status_of,
     vertebral_level,
 )
 from service.fhir.summary import Fracture, FractureKind
+from service.fhir.terms import Terms
 
 _MERGE_DAYS = 30  # §4 item 4: the same fracture reported within ± 30 days
 # §4 item 2: not (yet) confirmed — "unconfirmed" is the parent of provisional and differential.
@@ -34,42 +32,39 @@ FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended"})
 FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
 
 
-def classify(concept: object, extra_text: str = "") -> tuple[FractureKind, bool | None, str | None] | None:
+# ``mechanism`` of a fracture code → Fracture.low_trauma (None: the clinician confirms the mechanism).
+_LOW_TRAUMA: dict[str, bool | None] = {"fragility": True, "low_energy": True, "high_energy": False}
+ABSENT = "fracture absent"  # a negation: the Observation is used, no fracture
+BELOW_GRADE = "Genant grade below"  # … the fracture threshold: a negation too
+
+
+def classify(
+    concept: object, terms: Terms, extra_text: str = ""
+) -> tuple[FractureKind, bool | None, str | None] | None:
     """(kind, low_trauma, level) when a CodeableConcept is a fracture code, else None."""
+    found = terms.find(concept, terms.fractures)
+    if found is None:
+        return None
     words = f"{concept_text(concept)} {extra_text}".lower()
-    for system, code, _ in codings(concept):
-        found: tuple[str, bool | None] | None = None
-        bone = None
-        if system == codes.SNOMED and code in codes.FRACTURE_SNOMED:
-            found = codes.FRACTURE_SNOMED[code]
-        elif system in codes.ICD_SYSTEMS:
-            prefix = icd_prefix(code, codes.FRACTURE_ICD_PREFIX)
-            if prefix:
-                found = codes.FRACTURE_ICD_PREFIX[prefix]
-                bone_prefix = icd_prefix(code, codes.FRACTURE_BONE_ICD)
-                bone = codes.FRACTURE_BONE_ICD[bone_prefix] if bone_prefix else None
-        if found is None:
-            continue
-        kind_name, low_trauma = found
-        if kind_name == "any":  # generic fragility codes: the text may say where
-            if any(t in words for t in codes.VERTEBRAL_TEXT):
-                kind_name = "vertebral"
-            elif any(t in words for t in codes.LONG_BONE_TEXT):
-                kind_name = "long_bone"
-        kind = FractureKind(kind_name) if kind_name in ("vertebral", "long_bone") else FractureKind.OTHER
-        if kind is FractureKind.VERTEBRAL:
-            level = vertebral_level(words)
-        elif kind is FractureKind.LONG_BONE:
-            level = bone or next((t for t in codes.LONG_BONE_TEXT if t in words), None)
-        else:
-            level = None
-        return kind, low_trauma, level
-    return None
+    kind_name = found.get("kind")
+    if kind_name == "any":  # generic fragility codes: the text may say where
+        if terms.vertebral_text.match_text(words):
+            kind_name = "vertebral"
+        elif terms.long_bone_text.match_text(words):
+            kind_name = "long_bone"
+    kind = FractureKind(kind_name) if kind_name in ("vertebral", "long_bone") else FractureKind.OTHER
+    level: str | None = None
+    if kind is FractureKind.VERTEBRAL:
+        level = vertebral_level(words)
+    elif kind is FractureKind.LONG_BONE:
+        named = terms.long_bone_text.match_text(words)
+        level = found.get("bone") or (named.text if named else None)
+    return kind, _LOW_TRAUMA.get(found.get("mechanism", "")), level
 
 
-def from_condition(cond: dict, source: str) -> Fracture | None:
+def from_condition(cond: dict, source: str, terms: Terms) -> Fracture | None:
     """A fracture Condition (any clinicalStatus: a resolved VF still counts). Refuted is filtered upstream."""
-    found = classify(cond.get("code"), concept_text(cond.get("bodySite")))
+    found = classify(cond.get("code"), terms, concept_text(cond.get("bodySite")))
     if found is None:
         return None
     kind, low_trauma, level = found
@@ -91,11 +86,11 @@ def from_condition(cond: dict, source: str) -> Fracture | None:
     )
 
 
-def from_report(report: dict, source: str) -> list[Fracture]:
+def from_report(report: dict, source: str, terms: Terms) -> list[Fracture]:
     """Fractures named in DiagnosticReport.conclusionCode (spine X-ray / VFA / DXA reports)."""
     out = []
     for cc in as_list(report.get("conclusionCode")):
-        found = classify(cc, concept_text(report.get("code")))
+        found = classify(cc, terms, concept_text(report.get("code")))
         if found:
             kind, low_trauma, level = found
             out.append(
@@ -113,11 +108,11 @@ def from_report(report: dict, source: str) -> list[Fracture]:
     return out
 
 
-def is_vf_observation(obs: dict) -> bool:
+def is_vf_observation(obs: dict, terms: Terms) -> bool:
     code = obs.get("code")
-    if any((s, c) in codes.VERTEBRAL_FRACTURE_OBSERVATION for s, c, _ in codings(code)):
+    if terms.find(code, terms.vf_observation) is not None:
         return True
-    return any(t in concept_text(code) for t in codes.VF_OBSERVATION_TEXT)
+    return terms.vf_observation.match_text(concept_text(code)) is not None
 
 
 def _grade(holder: dict) -> float | None:
@@ -128,18 +123,21 @@ def _grade(holder: dict) -> float | None:
     return float(raw) if raw in (0, 0.5, 1, 2, 3) else None
 
 
-def _presence(obs: dict) -> bool | None:
-    """``fhirjson.presence``; a fracture code as the value also says "present"."""
-    present = presence(obs)
-    if present is None and classify(obs.get("valueCodeableConcept")):
+def _presence(obs: dict, terms: Terms) -> bool | None:
+    """``answers.presence``; a fracture code as the value also says "present"."""
+    present = presence(obs, terms)
+    if present is None and classify(obs.get("valueCodeableConcept"), terms):
         return True
     return present
 
 
-def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None]:
-    """Fractures of a vertebral-fracture Observation (per vertebra), or ([], reason) when none."""
+def from_observation(
+    obs: dict, source: str, terms: Terms, min_grade: float
+) -> tuple[list[Fracture], str | None]:
+    """Fractures of a vertebral-fracture Observation (per vertebra), or ([], reason) when none; a
+    Genant grade below ``min_grade`` is no fracture (bone.genant_min_grade)."""
     when = effective_date(obs)
-    present = _presence(obs)
+    present = _presence(obs, terms)
     level = vertebral_level(concept_text(obs.get("bodySite")), concept_text(obs.get("code")))
     graded: list[tuple[float, str | None]] = []
     top_grade = _grade(obs)
@@ -148,10 +146,10 @@ def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None
     for comp in as_list(obs.get("component")):
         ctext = concept_text(as_dict(comp).get("code"))
         g = _grade(as_dict(comp))
-        if g is not None and any(t in ctext for t in codes.GENANT_TEXT):
+        if g is not None and terms.genant.match_text(ctext):
             graded.append((g, vertebral_level(ctext, concept_text(as_dict(comp).get("bodySite"))) or level))
     if present is False:
-        return [], "fracture absent"
+        return [], ABSENT
     if not graded:
         if present is None:
             return [], "fracture finding without value"  # §4 item 3: never trigger on the code alone
@@ -162,9 +160,14 @@ def from_observation(obs: dict, source: str) -> tuple[list[Fracture], str | None
         # mechanism only where a traumatic S-code says so).
         Fracture(FractureKind.VERTEBRAL, when, (source,), lvl, g, True, prelim, "vertebral fracture")
         for g, lvl in graded
-        if g is None or g >= codes.GENANT_FRACTURE_MIN
+        if g is None or g >= min_grade
     ]
-    return out, None if out else "Genant grade below 1"
+    return out, None if out else f"{BELOW_GRADE} {min_grade:g}"
+
+
+def is_negation(reason: str | None) -> bool:
+    """Whether ``from_observation``'s reason is a negative read (data, not a dropped resource)."""
+    return reason is not None and (reason == ABSENT or reason.startswith(BELOW_GRADE))
 
 
 def _same(a: Fracture, b: Fracture) -> bool:

@@ -13,8 +13,10 @@ from datetime import date
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
-from service.fhir import codes, conditions, fractures, imaging, medications, observations
+from service.fhir import conditions, fractures, imaging, medications, observations
+from service.fhir.answers import presence
 from service.fhir.conditions import ConditionFacts
+from service.fhir.episodes import Exposure
 from service.fhir.fastvalid import fast_valid
 from service.fhir.fhirjson import (
     as_dict,
@@ -23,7 +25,6 @@ from service.fhir.fhirjson import (
     concept_text,
     effective_date,
     parse_date,
-    presence,
     ref_id,
     reference,
     source_of,
@@ -31,6 +32,8 @@ from service.fhir.fhirjson import (
 )
 from service.fhir.imaging import View
 from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
+from service.fhir.terms import Terms, terms_of
+from service.knowledge import Knowledge
 
 HANDLED = {
     "Patient",
@@ -46,6 +49,8 @@ HANDLED = {
 }
 _SUBJECT_KEYS = ("subject", "patient")
 _OBS_DEAD = {"entered-in-error", "cancelled"}  # §4 item 1: ignore
+# Observation status handling (§4 item 1): which statuses carry a usable value.
+OBSERVATION_USABLE_STATUS = frozenset({"final", "amended", "corrected", "preliminary"})
 # Resources outside the service's scope are not "dropped" data: PatientSummary.dropped would drown in
 # them (a patient has thousands of unrelated Observations); they are only counted (``Intake.ignored``).
 OUT_OF_SCOPE = frozenset(
@@ -71,7 +76,7 @@ class Facts:
     deceased: bool = False
     measurements: list[Measurement] = field(default_factory=list)
     fractures: list[Fracture] = field(default_factory=list)
-    exposures: list[medications.Exposure] = field(default_factory=list)
+    exposures: list[Exposure] = field(default_factory=list)
     imaging: list[SpineImaging] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     conditions: ConditionFacts = field(default_factory=ConditionFacts)
@@ -84,28 +89,18 @@ def _add_imaging(facts: Facts, found: list[imaging.Found]) -> None:
         (facts.spine_views if isinstance(f, imaging.View) else facts.imaging).append(f)  # type: ignore[arg-type]
 
 
-# Cheap pre-filter for Observations: any bare code the service reads, or a text trigger in code.text.
-_OBS_CODES = frozenset(
-    set(codes.DXA)
-    | set(codes.MEASUREMENTS)
-    | set(codes.SNOMED_MEASUREMENTS)
-    | set(codes.SYMPTOM_SNOMED)
-    | codes.NON_AMBULATORY_SNOMED
-    | {c for _, c in codes.VERTEBRAL_FRACTURE_OBSERVATION}
-)
-_OBS_TEXT = codes.USUAL_WEIGHT_TEXT + codes.VF_OBSERVATION_TEXT + tuple(codes.SYMPTOM_TEXT)
-
-
-def _maybe_useful(obs: dict) -> bool:
-    """True unless this Observation certainly holds nothing the service reads (a few set lookups)."""
+def _maybe_useful(obs: dict, terms: Terms) -> bool:
+    """True unless this Observation certainly holds nothing the service reads (a few set lookups on
+    the bare codes of the value sets, built once per knowledge; or a phrase in code.text)."""
+    known = terms.observation_codes
     for key in ("code", "valueCodeableConcept"):
-        if not _OBS_CODES.isdisjoint(codes_of(obs.get(key))):
+        if not known.isdisjoint(codes_of(obs.get(key))):
             return True
     for comp in as_list(obs.get("component")):
-        if not _OBS_CODES.isdisjoint(codes_of(as_dict(comp).get("code"))):
+        if not known.isdisjoint(codes_of(as_dict(comp).get("code"))):
             return True
     words = concept_text(obs.get("code"))
-    return any(t in words for t in _OBS_TEXT)
+    return any(t in words for t in terms.observation_text)
 
 
 _NOT_READ = frozenset(
@@ -129,7 +124,7 @@ _NOT_READ = frozenset(
 _UNKNOWN_TEXT = ("unknown", "not assessed", "not asked", "unable to assess", "declined")
 
 
-def _asserts_finding(obs: dict) -> bool:
+def _asserts_finding(obs: dict, terms: Terms) -> bool:
     """Whether a symptom / mobility Observation says the patient has the finding (§4 item 3).
 
     Negations ("Unable to walk: No", valueBoolean false, "absent", normal interpretation, a zero
@@ -138,7 +133,7 @@ def _asserts_finding(obs: dict) -> bool:
     does (the existing reading of Condition-like findings); a value that is neither yes nor no (e.g.
     a severity "moderate", or the finding coded as the value) asserts it too.
     """
-    present = presence(obs)
+    present = presence(obs, terms)
     if present is not None:
         return present
     if "dataAbsentReason" in obs:  # §4 item 5: no answer
@@ -166,8 +161,12 @@ def _version_key(res: dict) -> tuple:
 
 
 class Intake:
-    def __init__(self, patient_id: str | None):
+    """One patient's resources as of ``today``, read with the value sets and thresholds of ``knowledge``."""
+
+    def __init__(self, patient_id: str | None, knowledge: Knowledge, today: date):
         self.patient_id = patient_id
+        self.terms = terms_of(knowledge)
+        self.genant_min_grade = knowledge.thresholds(today).bone.genant_min_grade
         self.dropped: list[Dropped] = []
         self.ignored: Counter[str] = Counter()
         self.used: set[str] = set()
@@ -253,7 +252,7 @@ class Intake:
             return False
         return True
 
-    def read_all(self, today: date) -> Facts:
+    def read_all(self) -> Facts:
         facts = Facts()
         unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
         meds = medications.MedicationIndex()
@@ -312,13 +311,14 @@ class Intake:
             if key is not None and key in self._kinds:
                 return self._kinds[key]
         kind: ObsKind | None = None
-        if _maybe_useful(res):
+        terms = self.terms
+        if _maybe_useful(res, terms):
             code, value = res.get("code"), res.get("valueCodeableConcept")
             kind = (
-                fractures.is_vf_observation(res),
-                observations.is_candidate(res),
-                conditions.symptom_of(code) or conditions.symptom_of(value),
-                conditions.is_non_ambulatory(code) or conditions.is_non_ambulatory(value),
+                fractures.is_vf_observation(res, terms),
+                observations.is_candidate(res, terms),
+                conditions.symptom_of(code, terms) or conditions.symptom_of(value, terms),
+                conditions.is_non_ambulatory(code, terms) or conditions.is_non_ambulatory(value, terms),
             )
         if key is not None:
             self._kinds[key] = kind
@@ -329,7 +329,7 @@ class Intake:
         if kind is None:
             return "code not used"
         status = text(res.get("status"))
-        if status not in codes.OBSERVATION_USABLE_STATUS:
+        if status not in OBSERVATION_USABLE_STATUS:
             return (
                 f"status {status}" if status in _OBS_DEAD | {"registered", "unknown"} else "unusable status"
             )
@@ -340,93 +340,93 @@ class Intake:
             return DONE
         used = False
         if is_vf:
-            found, reason = fractures.from_observation(res, source)
+            found, reason = fractures.from_observation(res, source, self.terms, self.genant_min_grade)
             facts.fractures.extend(found)
-            used = bool(found) or reason in ("fracture absent", "Genant grade below 1")  # a negation is data
+            used = bool(found) or fractures.is_negation(reason)  # a negation is data
             if reason and not used:
                 self.drop(source, reason)
         if is_measure:
-            ms, dropped = observations.measurements(res, source)
+            ms, dropped = observations.measurements(res, source, self.terms)
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
             used = used or bool(ms)
         if finding or immobile:
-            asserted = _asserts_finding(res)
+            asserted = _asserts_finding(res, self.terms)
             if asserted:
                 when = effective_date(res)
                 if finding:
                     facts.conditions.findings.append(ClinicalFinding(finding, when, source))
                 if immobile:
                     facts.conditions.non_ambulatory_dates.append(when)
-            if asserted or presence(res) is False:  # as for fractures, a negation is data
+            if asserted or presence(res, self.terms) is False:  # as for fractures, a negation is data
                 used = True
             elif not used:
                 self.drop(source, "finding without a usable answer")
         return None if used else DONE
 
     def _read_Condition(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        is_fracture = fractures.classify(res.get("code")) is not None
-        if not (is_fracture or conditions.is_candidate(res)):
+        is_fracture = fractures.classify(res.get("code"), self.terms) is not None
+        if not (is_fracture or conditions.is_candidate(res, self.terms)):
             return "code not used"
         verification = conditions.status_of(res.get("verificationStatus"))
         if verification in ("refuted", "entered-in-error"):
             return f"verification {verification}"
         if not self._valid(res, source):
             return DONE
-        fracture = fractures.from_condition(res, source)
+        fracture = fractures.from_condition(res, source, self.terms)
         if fracture:
             facts.fractures.append(fracture)
-        reason = conditions.add_condition(res, source, facts.conditions)
+        reason = conditions.add_condition(res, source, facts.conditions, self.terms)
         return None if fracture else reason
 
     def _read_DiagnosticReport(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not imaging.is_candidate(res):
+        if not imaging.is_candidate(res, self.terms):
             return "code not used"
         if text(res.get("status")) in ("entered-in-error", "cancelled"):
             return f"status {res.get('status')}"
         if not self._valid(res, source):
             return DONE
-        found = fractures.from_report(res, source)  # non-final reports give provisional fractures
+        found = fractures.from_report(res, source, self.terms)  # non-final reports: provisional fractures
         facts.fractures.extend(found)
-        spine = imaging.from_report(res, source, bool(found))
+        spine = imaging.from_report(res, source, bool(found), self.terms)
         if isinstance(spine, str):
             return spine
         _add_imaging(facts, spine)
         return None if (spine or found) else "code not used"
 
     def _read_ImagingStudy(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not imaging.is_candidate(res):
+        if not imaging.is_candidate(res, self.terms):
             return "code not used"
         if not self._valid(res, source):
             return DONE
-        found = imaging.from_study(res, source)
+        found = imaging.from_study(res, source, self.terms)
         _add_imaging(facts, found)
         return None if found else "study not available or undated"
 
     def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not imaging.is_candidate(res):
+        if not imaging.is_candidate(res, self.terms):
             return "code not used"
         status = text(res.get("status"))
         if status in ("entered-in-error", "not-done"):
             return f"status {status}"
         if not self._valid(res, source):
             return DONE
-        order, spine = imaging.from_procedure(res, source)
+        order, spine = imaging.from_procedure(res, source, self.terms)
         if order:
             facts.orders.append(order)
         _add_imaging(facts, spine)
-        if status == "completed" and conditions.is_gastrostomy(res.get("code")):
+        if status == "completed" and conditions.is_gastrostomy(res.get("code"), self.terms):
             facts.conditions.gastrostomy = True
         return None if (order or spine) else "code not used"
 
     def _read_ServiceRequest(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if res.get("status") == "entered-in-error":
             return "status entered-in-error"
-        if imaging.action_of(res.get("code")) is None:
+        if imaging.action_of(res.get("code"), self.terms) is None:
             return "code not used"
         if not self._valid(res, source):
             return DONE
-        order = imaging.from_service_request(res, source)
+        order = imaging.from_service_request(res, source, self.terms)
         if order:
             facts.orders.append(order)
         return None if order else "code not used"
@@ -434,7 +434,7 @@ class Intake:
     def _read_CarePlan(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         words = " ".join([text(res.get("title")), text(res.get("description"))]).lower()
         words += " " + " ".join(concept_text(c) for c in as_list(res.get("category")))
-        if res.get("status") != "active" or not any(t in words for t in codes.WEIGHT_MANAGEMENT_TEXT):
+        if res.get("status") != "active" or not self.terms.weight_management.match_text(words):
             return "care plan not used"
         if not self._valid(res, source):
             return DONE
@@ -442,7 +442,7 @@ class Intake:
         return None
 
     def _read_medication(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        found = medications.exposure(res, source, meds)
+        found = medications.exposure(res, source, meds, self.terms)
         ref = reference(res.get("medicationReference"))
         if ref and not ref.startswith("#") and not isinstance(found, str):
             self._med_refs.add(ref_id(ref))

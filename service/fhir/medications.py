@@ -4,7 +4,8 @@ dosing interval; 90 days for glucocorticoids).
 
 Drugs are matched by RxNorm ingredient, then ATC, then display text (medicationCodeableConcept,
 contained or referenced Medication). Requests, statements and administrations of one episode merge.
-Bone therapy is "active" while the last dose/refill is within the drug's interval (thresholds_medication).
+Bone therapy is "active" while the last dose/refill is within the drug's interval (the knowledge's
+``medication`` thresholds).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from service.fhir import codes, episodes
+from service.fhir import episodes
+from service.fhir.episodes import Exposure
 from service.fhir.fhirjson import (
     as_dict,
     as_list,
@@ -26,46 +28,30 @@ from service.fhir.fhirjson import (
     text,
 )
 from service.fhir.summary import DrugClass, MedicationCourse
-from service.rules.thresholds import Threshold
+from service.fhir.terms import Terms
+from service.knowledge.thresholds import Medication
 
 # Statuses that mean the drug was never (or not) given: the record is dropped.
 NOT_TAKEN = {"entered-in-error", "cancelled", "draft", "not-taken", "intended", "not-done", "unknown"}
 ONGOING = {"active", "on-hold", "in-progress"}
 MED_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
-_TEXT_ORDER = sorted(codes.DRUG_TEXT, key=len, reverse=True)  # "methylprednisolone" before "prednisolone"
 
 
-@dataclass
-class Exposure:
-    """One request/statement/administration, reduced to dates."""
-
-    drug: str
-    drug_class: DrugClass
-    start: date | None
-    end: date | None
-    last: date | None
-    ongoing: bool
-    source: str
-    route: str | None
-    kind: str  # resourceType
-
-
-def identify(concept: object) -> tuple[str, DrugClass] | None:
-    """(ingredient, class) of a medication CodeableConcept, or None."""
-    for system, code, _ in codings(concept):
-        for name, (cls, rxcuis, atcs) in codes.DRUGS.items():
-            if (system == codes.RXNORM and code in rxcuis) or (system == codes.ATC and code in atcs):
-                return name, cls
-    words = concept_text(concept)
-    for t in _TEXT_ORDER:
-        if t in words:
-            name = codes.DRUG_TEXT[t]
-            return name, codes.DRUGS[name][0]
+def identify(concept: object, terms: Terms) -> tuple[str, DrugClass] | None:
+    """(ingredient, class) of a medication CodeableConcept, or None: by ingredient code (RxNorm,
+    ATC), then by name in the text (longest first: "methylprednisolone" before "prednisolone"), then
+    by ATC class (the display names the drug)."""
+    found = terms.find(concept, terms.drugs)
+    if found is not None:
+        return str(found.get("drug")), DrugClass(found.get("drug_class"))
+    named = terms.drugs.match_text(concept_text(concept))
+    if named is not None:
+        drug = str(named.get("drug"))
+        return drug, DrugClass(terms.drug_class[drug])
     for system, code, display in codings(concept):
-        if system == codes.ATC:
-            for prefix, cls in codes.ATC_CLASS_PREFIX.items():
-                if code.startswith(prefix):
-                    return (display or code).lower(), cls
+        cls = terms.drug_classes.lookup(terms.canonical(system), code)
+        if cls is not None:
+            return (display or code).lower(), DrugClass(cls.get("drug_class"))
     return None
 
 
@@ -112,10 +98,10 @@ def _duration_end(req: dict, start: date | None) -> date | None:
     return None
 
 
-def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposure | str:
+def exposure(res: dict, source: str, medications: Mapping[str, dict], terms: Terms) -> Exposure | str:
     """An Exposure from one medication resource, or a drop reason."""
     concept = medication_concept(res, medications)
-    found = identify(concept)
+    found = identify(concept, terms)
     if found is None:
         return "medication not used"
     status = text(res.get("status"))
@@ -124,7 +110,7 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
     drug, cls = found
     route = _route(res)
     words = f"{route or ''} {concept_text(concept)}"
-    if cls is DrugClass.GLUCOCORTICOID and any(t in words for t in codes.NON_SYSTEMIC_ROUTE_TEXT):
+    if cls is DrugClass.GLUCOCORTICOID and terms.non_systemic.match_text(words):
         return "non-systemic glucocorticoid"  # edge case 18: inhaled/topical are not exposure
     kind = text(res.get("resourceType"))
     if kind == "MedicationRequest":
@@ -156,9 +142,7 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict]) -> Exposur
     return Exposure(drug, cls, start, end, last, ongoing, source, route, kind)
 
 
-def courses(
-    exposures: list[Exposure], today: date, th: Mapping[str, Threshold]
-) -> tuple[MedicationCourse, ...]:
+def courses(exposures: list[Exposure], today: date, th: Medication) -> tuple[MedicationCourse, ...]:
     """One MedicationCourse per drug: its current (latest) episode of continuous exposure.
 
     Earlier episodes separated by a gap longer than the drug's interval are not reported: the start

@@ -9,36 +9,60 @@ from __future__ import annotations
 
 from datetime import date
 
-from service.fhir import codes
 from service.fhir.fhirjson import as_dict, as_list, codings, concept_text, effective_date, text
 from service.fhir.summary import CANONICAL_UNITS, Concept, Dropped, Measurement, Site
+from service.fhir.terms import Terms
 from service.fhir.units import to_canonical, unit_of
 
 _COMPARATORS = {"<", "<=", ">", ">="}
 _PCT_OF = {Concept.FVC: Concept.FVC_PCT_PREDICTED, Concept.VC: Concept.VC_PCT_PREDICTED}
 Mapped = tuple[Concept, Site | None, str | None]
+# Plausible ranges in canonical units (edge case 9: code is king, but check the unit/value); values
+# outside are unit or code errors.
+PLAUSIBLE: dict[Concept, tuple[float, float]] = {
+    Concept.T_SCORE: (-5.0, 5.0),
+    Concept.Z_SCORE: (-5.0, 5.0),
+    Concept.BMD: (0.2, 1.8),
+    Concept.WEIGHT: (0.2, 400.0),
+    Concept.USUAL_WEIGHT: (0.2, 400.0),
+    Concept.HEIGHT: (20.0, 260.0),
+    Concept.BMI: (5.0, 100.0),
+    Concept.BMI_PERCENTILE: (0.0, 100.0),
+    Concept.WEIGHT_FOR_LENGTH_PERCENTILE: (0.0, 100.0),
+    Concept.FVC: (0.0, 10.0),
+    Concept.FVC_PREDICTED: (0.0, 10.0),
+    Concept.VC: (0.0, 10.0),
+    Concept.VC_PREDICTED: (0.0, 10.0),
+    Concept.FVC_PCT_PREDICTED: (0.0, 250.0),
+    Concept.VC_PCT_PREDICTED: (0.0, 250.0),
+    Concept.VITAMIN_D_25OH: (0.0, 300.0),
+    Concept.CREATININE: (0.0, 30.0),
+    Concept.CYSTATIN_C: (0.0, 20.0),
+}
 
 
-def concept_of(code: object) -> Mapped | None:
+def concept_of(code: object, terms: Terms) -> Mapped | None:
     """(concept, DXA site, laterality) for an Observation/component code, or None."""
-    for system, c, _ in codings(code):
-        if system == codes.LOINC:
-            if c in codes.DXA:
-                return codes.DXA[c]
-            if c in codes.MEASUREMENTS:
-                return codes.MEASUREMENTS[c], None, None
-        elif system == codes.SNOMED and c in codes.SNOMED_MEASUREMENTS:
-            return codes.SNOMED_MEASUREMENTS[c], None, None
-    if any(t in concept_text(code) for t in codes.USUAL_WEIGHT_TEXT):
+    found = terms.find(code, *terms.measurements)
+    if found is not None:
+        site = found.get("site")
+        return Concept(found.get("concept")), Site(site) if site else None, found.get("laterality")
+    if _usual_weight(concept_text(code), terms):
         return Concept.USUAL_WEIGHT, None, None
     return None
 
 
-def is_candidate(obs: dict) -> bool:
+def _usual_weight(words: str, terms: Terms) -> bool:
+    """The text names a usual / pre-illness weight (no standard code exists, §1.7)."""
+    phrase = terms.body.match_text(words)
+    return phrase is not None and phrase.get("concept") == Concept.USUAL_WEIGHT
+
+
+def is_candidate(obs: dict, terms: Terms) -> bool:
     """Cheap pre-filter on raw JSON: may this Observation hold a measurement?"""
-    if concept_of(obs.get("code")) is not None:
+    if concept_of(obs.get("code"), terms) is not None:
         return True
-    return any(concept_of(as_dict(c).get("code")) for c in as_list(obs.get("component")))
+    return any(concept_of(as_dict(c).get("code"), terms) for c in as_list(obs.get("component")))
 
 
 def _words(obs: dict) -> str:
@@ -52,19 +76,20 @@ def _words(obs: dict) -> str:
     return " ".join(parts)
 
 
-def _site_side(mapped: Mapped, obs: dict, words: str) -> tuple[Site | None, str | None]:
+def _site_side(mapped: Mapped, obs: dict, words: str, terms: Terms) -> tuple[Site | None, str | None]:
     _, site, side = mapped
     if site is None:
         return None, None
     if site in (Site.OTHER, Site.FEMORAL_NECK):
-        for hint, hinted in codes.SITE_TEXT:
-            if hint in words and (site is Site.OTHER or hinted is Site.DISTAL_FEMUR):
+        for hint in terms.dxa_site_text.texts:  # longest phrase first
+            hinted = Site(hint.get("site"))
+            if hint.text in words and (site is Site.OTHER or hinted is Site.DISTAL_FEMUR):
                 site = hinted
                 break
     if side is None:
         body = as_dict(obs.get("bodySite"))
         for _, c, _ in codings(body):
-            for qualifier, lr in codes.LATERALITY_SNOMED.items():
+            for qualifier, lr in terms.laterality:
                 if qualifier in c:  # post-coordinated "71341001:272741003=7771000"
                     side = lr
         if side is None:
@@ -73,7 +98,9 @@ def _site_side(mapped: Mapped, obs: dict, words: str) -> tuple[Site | None, str 
     return site, side
 
 
-def _one(mapped: Mapped, holder: dict, obs: dict, when: date, source: str, words: str) -> Measurement | str:
+def _one(
+    mapped: Mapped, holder: dict, obs: dict, when: date, source: str, words: str, terms: Terms
+) -> Measurement | str:
     """A Measurement from the value of ``holder`` (the Observation or one component), or a reason."""
     concept = mapped[0]
     if holder.get("dataAbsentReason") is not None:
@@ -98,15 +125,13 @@ def _one(mapped: Mapped, holder: dict, obs: dict, when: date, source: str, words
     value, reason = to_canonical(concept, float(raw), unit)
     if value is None:
         return reason or "unit not convertible"
-    lo, hi = codes.PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
+    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
     if not lo <= value <= hi:
         return f"implausible {concept.value}"
-    usual = concept is Concept.USUAL_WEIGHT or (
-        concept is Concept.WEIGHT and any(t in words for t in codes.USUAL_WEIGHT_TEXT)
-    )
+    usual = concept is Concept.USUAL_WEIGHT or (concept is Concept.WEIGHT and _usual_weight(words, terms))
     if usual:
         concept = Concept.USUAL_WEIGHT
-    site, side = _site_side(mapped, obs, words)
+    site, side = _site_side(mapped, obs, words, terms)
     return Measurement(
         concept=concept,
         value=round(value, 6),
@@ -117,13 +142,13 @@ def _one(mapped: Mapped, holder: dict, obs: dict, when: date, source: str, words
         preliminary=obs.get("status") == "preliminary",
         site=site,
         laterality=side,
-        height_adjusted=concept is Concept.Z_SCORE and any(t in words for t in codes.HEIGHT_ADJUSTED_TEXT),
-        estimated=concept is Concept.HEIGHT and any(t in words for t in codes.ESTIMATED_HEIGHT_TEXT),
+        height_adjusted=concept is Concept.Z_SCORE and terms.height_adjusted.match_text(words) is not None,
+        estimated=concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None,
         usual=usual,
     )
 
 
-def measurements(obs: dict, source: str) -> tuple[list[Measurement], list[Dropped]]:
+def measurements(obs: dict, source: str, terms: Terms) -> tuple[list[Measurement], list[Dropped]]:
     """All Measurements of one (already status-checked) Observation, and what was dropped from it."""
     out: list[Measurement] = []
     dropped: list[Dropped] = []
@@ -132,17 +157,17 @@ def measurements(obs: dict, source: str) -> tuple[list[Measurement], list[Droppe
         return out, [Dropped(source, "no date")]
     words = _words(obs)
     holders: list[tuple[Mapped, dict]] = []
-    top = concept_of(obs.get("code"))
+    top = concept_of(obs.get("code"), terms)
     if top is not None and (
         any(k.startswith("value") for k in obs) or "dataAbsentReason" in obs or not obs.get("component")
     ):
         holders.append((top, obs))
     for comp in as_list(obs.get("component")):
-        mapped = concept_of(as_dict(comp).get("code"))
+        mapped = concept_of(as_dict(comp).get("code"), terms)
         if mapped is not None:
             holders.append((mapped, comp))
     for mapped, holder in holders:
-        result = _one(mapped, holder, obs, when, source, words)
+        result = _one(mapped, holder, obs, when, source, words, terms)
         if isinstance(result, Measurement):
             out.append(result)
         else:

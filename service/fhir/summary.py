@@ -2,7 +2,9 @@
 
 Built from a patient's FHIR R4 resources by ``service.fhir.build.build_summary``. Every value is in
 the canonical unit of its concept (see ``CANONICAL_UNITS``) and every date is a ``datetime.date``
-(UTC). Nothing here imports fhir.resources, so rules can use the summary without it.
+(UTC). Nothing here imports fhir.resources, so rules can use the summary without it. The named
+concepts (``Concept``, ``Site``, ``Nmd`` …) are the knowledge's (``service.knowledge.concepts``),
+re-exported here.
 """
 
 from __future__ import annotations
@@ -24,18 +26,29 @@ from service.knowledge.concepts import (
 )
 
 __all__ = [
+    "CANONICAL_UNITS",
     "SITE_LABELS",
     "ActionKind",
+    "ClinicalFinding",
     "Concept",
+    "Diagnosis",
     "DrugClass",
+    "Dropped",
+    "Fracture",
     "FractureKind",
     "ImagingKind",
+    "Measurement",
+    "MedicationCourse",
     "Nmd",
+    "Order",
+    "PatientSummary",
     "Site",
+    "SpineImaging",
     "Symptom",
 ]
 
 
+# The unit every value of a concept is converted to.
 CANONICAL_UNITS: dict[Concept, str] = {
     Concept.WEIGHT: "kg",
     Concept.HEIGHT: "cm",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from service.fhir.summary import Concept
 
+UCUM = "http://unitsofmeasure.org"
+
 # unit families: UCUM code → factor to the family's canonical unit
 _MASS = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "[oz_av]": 0.028349523125}
 _LENGTH = {"cm": 1.0, "m": 100.0, "mm": 0.1, "[in_i]": 2.54}
@@ -90,7 +92,7 @@ def unit_of(quantity: dict) -> str | None:
     """The unit of a FHIR Quantity: the UCUM ``code`` when present, else the human ``unit``."""
     code = quantity.get("code")
     system = quantity.get("system")
-    if isinstance(code, str) and code.strip() and system in (None, "http://unitsofmeasure.org"):
+    if isinstance(code, str) and code.strip() and system in (None, UCUM):
         return normalise(code)
     unit = quantity.get("unit")
     return normalise(unit) if isinstance(unit, str) else None

@@ -6,8 +6,25 @@ import re
 
 import pytest
 
+from service.app import create_app
 from service.cds_hooks.request import validator
-from service.fhir import codes
+from service.knowledge import default_knowledge
+
+LOINC = "http://loinc.org"
+OBSERVATION_SETS = ("dxa", "body-measurements", "spirometry", "labs", "vertebral-fracture-observation")
+LOCAL_WEIGHT = "http://hospital.example/fhir/CodeSystem/local|WT-1"
+SITE_FILE = """
+local_codes:
+  - system: http://hospital.example/fhir/CodeSystem/local
+    code: WT-1
+    display: Weight (ward scale)
+    same_as: {system: loinc, code: 29463-7}
+"""
+
+
+def observation_codes(client) -> list[str]:
+    template = client.get("/cds-services").get_json()["services"][0]["prefetch"]["observations"]
+    return dict(p.split("=", 1) for p in template.split("?", 1)[1].split("&"))["code"].split(",")
 
 
 def test_discovery_lists_the_service(client):
@@ -48,7 +65,7 @@ def test_observation_template_asks_for_every_known_loinc(client):
     template = client.get("/cds-services").get_json()["services"][0]["prefetch"]["observations"]
     assert "_sort=-date" in template
     code_param = dict(p.split("=", 1) for p in template.split("?", 1)[1].split("&"))["code"]
-    asked = {c.split("|", 1)[1] for c in code_param.split(",") if c.startswith(codes.LOINC + "|")}
+    asked = {c.split("|", 1)[1] for c in code_param.split(",") if c.startswith(LOINC + "|")}
     for loinc in (
         "29463-7",
         "8302-2",
@@ -68,3 +85,19 @@ def test_observation_template_asks_for_every_known_loinc(client):
         "33863-2",
     ):
         assert loinc in asked
+
+
+def test_observation_template_asks_for_every_code_of_the_observation_value_sets(client):
+    asked = observation_codes(client)
+    vocabulary = default_knowledge().vocabulary
+    wanted = [f"{system}|{code}" for vs in OBSERVATION_SETS for system, code in vocabulary[vs].pairs()]
+    assert set(wanted) <= set(asked) and len(asked) == len(set(asked))
+    assert LOCAL_WEIGHT not in asked
+
+
+def test_a_site_local_code_is_in_the_observation_template(tmp_path, settings):
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE_FILE)
+    site_client = create_app(settings.with_(site_file=str(path))).test_client()
+    asked = observation_codes(site_client)
+    assert LOCAL_WEIGHT in asked and f"{LOINC}|29463-7" in asked

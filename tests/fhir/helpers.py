@@ -6,15 +6,35 @@ import itertools
 from datetime import date
 
 from service.fhir.build import IntakeStats, build_summary, summarise
-from service.fhir.codes import CPT, ICD10CM, LOINC, RXNORM, SNOMED
-from service.fhir.summary import PatientSummary
-from service.rules.thresholds import load_thresholds
+from service.fhir.summary import ActionKind, PatientSummary
+from service.knowledge import default_knowledge
 
 TODAY = date(2024, 6, 1)
-THRESHOLDS = load_thresholds()
+KNOWLEDGE = default_knowledge()
 _ids = itertools.count(1)
 UCUM = "http://unitsofmeasure.org"
-__all__ = ["CPT", "ICD10CM", "LOINC", "RXNORM", "SNOMED", "TODAY", "cc", "cond", "obs", "qty", "run"]
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+CPT = "http://www.ama-assn.org/go/cpt"
+__all__ = [
+    "ATC",
+    "CPT",
+    "ICD10CM",
+    "KNOWLEDGE",
+    "LOINC",
+    "RXNORM",
+    "SNOMED",
+    "TODAY",
+    "cc",
+    "cond",
+    "obs",
+    "order_codes",
+    "qty",
+    "run",
+]
 
 
 def cc(system: str, code: str, display: str = "", text: str | None = None) -> dict:
@@ -91,17 +111,22 @@ def cond(
     return r
 
 
+def order_codes(action: ActionKind) -> set[tuple[str, str]]:
+    """(system, code) of every order / procedure code for ``action`` in the value set ``orders``."""
+    return {(c.system, c.code) for c in KNOWLEDGE.vocabulary["orders"].codes if c.get("action") == action}
+
+
 def run(
     *resources: object,
     today: date = TODAY,
     patient_id: str | None = None,
     complete: frozenset[str] = frozenset(),
 ) -> PatientSummary:
-    return build_summary(list(resources), today, THRESHOLDS, patient_id=patient_id, complete=complete)
+    return build_summary(list(resources), today, KNOWLEDGE, patient_id=patient_id, complete=complete)
 
 
 def stats(*resources: object, patient_id: str | None = None) -> tuple[PatientSummary, IntakeStats]:
-    return summarise(list(resources), TODAY, THRESHOLDS, patient_id=patient_id)
+    return summarise(list(resources), TODAY, KNOWLEDGE, patient_id=patient_id)
 
 
 def reasons(summary: PatientSummary) -> list[str]:

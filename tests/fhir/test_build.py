@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from service.fhir.build import build_summary, summarise, unbundle
 from service.fhir.summary import Concept
-from tests.fhir.helpers import THRESHOLDS, TODAY, cc, obs, reasons, run
+from tests.fhir.helpers import KNOWLEDGE, TODAY, cc, obs, reasons, run
 
 GARBAGE = [
     None,
@@ -47,7 +47,7 @@ GARBAGE = [
 
 @pytest.mark.parametrize("raw", GARBAGE, ids=range(len(GARBAGE)))
 def test_garbage_is_dropped_not_raised(raw) -> None:
-    s, st = summarise([raw], TODAY, THRESHOLDS, patient_id="p1")
+    s, st = summarise([raw], TODAY, KNOWLEDGE, patient_id="p1")
     assert s.measurements == () and len(s.dropped) + sum(st.ignored.values()) == 1
     assert all(d.reason and len(d.reason) < 60 for d in s.dropped)
 
@@ -58,7 +58,7 @@ def test_invalid_fhir_reason_has_no_values() -> None:
 
 
 def test_non_iterable_input() -> None:
-    s = build_summary(None, TODAY, THRESHOLDS)  # type: ignore[arg-type]
+    s = build_summary(None, TODAY, KNOWLEDGE)  # type: ignore[arg-type]
     assert s.dropped == ()
 
 
@@ -129,7 +129,7 @@ resource_types = st.sampled_from(
 def test_no_input_raises(resources) -> None:
     for r in resources:
         unbundle(r)
-    s = build_summary(resources, TODAY, THRESHOLDS, patient_id="p1")
+    s = build_summary(resources, TODAY, KNOWLEDGE, patient_id="p1")
     assert len(s.dropped) + len(s.measurements) >= 0
 
 

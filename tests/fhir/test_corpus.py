@@ -16,7 +16,7 @@ import pytest
 
 from service.fhir.build import summarise, unbundle
 from service.fhir.summary import Concept
-from service.rules.thresholds import load_thresholds
+from service.knowledge import default_knowledge
 from tests.conftest import data_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_official_examples_pass_through_build_summary() -> None:
         ".cache/fhir-r4-examples && npm pack hl7.fhir.r4.examples@4.0.1 --silent && "
         "tar xzf hl7.fhir.r4.examples-4.0.1.tgz`"
     )
-    thresholds = load_thresholds()
+    knowledge = default_knowledge()
     files = sorted(p for t in TYPES for p in EXAMPLES.glob(f"{t}-*.json"))
     assert len(files) > 100
     dropped: Counter[str] = Counter()
@@ -65,7 +65,7 @@ def test_official_examples_pass_through_build_summary() -> None:
     measurements = 0
     for path in files:
         resource = json.loads(path.read_text(encoding="utf-8"))
-        summary, stats = summarise([resource], TODAY, thresholds)  # one at a time: each its own patient
+        summary, stats = summarise([resource], TODAY, knowledge)  # one at a time: each its own patient
         used += stats.used
         ignored.update(stats.ignored)
         measurements += len(summary.measurements)
@@ -80,12 +80,12 @@ def test_official_examples_pass_through_build_summary() -> None:
 
 
 def test_official_examples_units_and_dxa() -> None:
-    thresholds = load_thresholds()
+    knowledge = default_knowledge()
     weight = json.loads((EXAMPLES / "Observation-example.json").read_text())  # 185 [lb_av]
     bmd = json.loads((EXAMPLES / "Observation-bmd.json").read_text())  # 0.887 g/cm-2, left femur, no date
-    s, _ = summarise([weight, bmd], TODAY, thresholds)
+    s, _ = summarise([weight, bmd], TODAY, knowledge)
     assert [(d.source, d.reason) for d in s.dropped] == [("Observation/bmd", "no date")]
-    s, _ = summarise([weight, {**bmd, "effectiveDateTime": "2019-05-02"}], TODAY, thresholds)
+    s, _ = summarise([weight, {**bmd, "effectiveDateTime": "2019-05-02"}], TODAY, knowledge)
     w = s.latest(Concept.WEIGHT)
     b = s.latest(Concept.BMD)
     assert w is not None and abs(w.value - 185 * 0.45359237) < 1e-6
@@ -97,7 +97,7 @@ def test_synthea_patients_pass_through_build_summary(path: Path) -> None:
     bundle = json.loads(path.read_text(encoding="utf-8"))
     resources = unbundle(bundle)
     patient = next(r for r in resources if r["resourceType"] == "Patient")
-    summary, stats = summarise(resources, TODAY, load_thresholds(), patient_id=patient["id"])
+    summary, stats = summarise(resources, TODAY, default_knowledge(), patient_id=patient["id"])
     dropped = Counter(d.reason for d in summary.dropped)
     _report(f"Synthea {path.name[:30]}", len(resources), stats.used, dropped, stats.ignored)
     assert summary.birth_date is not None and summary.sex in ("male", "female")

@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
-from service.fhir.codes import ORDER_CODES
 from service.fhir.summary import ActionKind, ImagingKind
-from tests.fhir.helpers import CPT, LOINC, SNOMED, cc, run, stats
+from tests.fhir.helpers import CPT, LOINC, SNOMED, cc, order_codes, run, stats
 
 SUBJ = {"reference": "Patient/p1"}
 
@@ -81,7 +80,7 @@ def test_spine_imaging(resource, kind) -> None:
 
 @pytest.mark.parametrize("action", list(ActionKind))
 def test_order_for_each_action(action) -> None:  # open orders suppress repeats
-    system, code = sorted(ORDER_CODES[action])[0]
+    system, code = sorted(order_codes(action))[0]
     req = {
         "resourceType": "ServiceRequest",
         "id": "sr",

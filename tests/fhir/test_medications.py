@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
-from service.fhir.codes import ATC
 from service.fhir.summary import DrugClass
-from tests.fhir.helpers import RXNORM, cc, run, stats
+from tests.fhir.helpers import ATC, RXNORM, cc, run, stats
 
 SUBJ = {"reference": "Patient/p1"}
 
@@ -155,17 +155,13 @@ def test_bone_therapy_active_by_interval(records, today, active) -> None:
     assert course.drug_class.is_bone_therapy and course.active is active
 
 
-def test_intervals_come_from_thresholds() -> None:
-    from dataclasses import replace
-
+def test_intervals_come_from_thresholds(tmp_path) -> None:
     from service.fhir.build import build_summary
-    from service.rules.thresholds import Thresholds
-    from tests.fhir.helpers import THRESHOLDS
+    from service.knowledge import load_knowledge
 
-    values = dict(THRESHOLDS)
-    key = "medication.zoledronate_interval_months"
-    values[key] = replace(values[key], value=6.0, overridden=True)
-    s = build_summary([admin(ZOL, "2023-09-01")], date(2024, 6, 1), Thresholds(values))
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"thresholds": {"medication.zoledronate_interval_months": 6}}))
+    s = build_summary([admin(ZOL, "2023-09-01")], date(2024, 6, 1), load_knowledge(site))
     assert not s.medications[0].active
     assert run(admin(ZOL, "2023-09-01")).medications[0].active
 

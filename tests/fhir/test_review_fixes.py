@@ -8,9 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from service.fhir import fractures
-from service.fhir.codes import ORDER_CODES
 from service.fhir.summary import ActionKind, Fracture, FractureKind, ImagingKind, Symptom
-from tests.fhir.helpers import CPT, ICD10CM, LOINC, RXNORM, SNOMED, TODAY, cc, cond, obs, run
+from tests.fhir.helpers import CPT, ICD10CM, LOINC, RXNORM, SNOMED, TODAY, cc, cond, obs, order_codes, run
 
 SUBJ = {"reference": "Patient/p1"}
 VF = cc(SNOMED, "42942008", "Compression fracture of vertebral column")
@@ -404,7 +403,7 @@ def test_adequate_spine_imaging(resources, expected) -> None:
     [(LOINC, "30716-5", False), (LOINC, "24984-7", True), (CPT, "77086", True), (LOINC, "30756-1", True)],
 )
 def test_spine_imaging_order_codes(system, code, is_order) -> None:
-    assert ((system, code) in ORDER_CODES[ActionKind.SPINE_IMAGING]) is is_order
+    assert ((system, code) in order_codes(ActionKind.SPINE_IMAGING)) is is_order
     req = {
         "resourceType": "ServiceRequest",
         "id": "sr",

@@ -10,6 +10,7 @@ import pytest
 
 from service.app import create_app
 from service.fixtures.render import load_scenarios, render_scenario
+from service.knowledge import default_knowledge
 from tests.conftest import TODAY
 
 URL = "/cds-services/nmd-bone-health"
@@ -26,16 +27,27 @@ TOPICS = {
 }
 
 
-def outcome(body: dict) -> list[tuple[str, str]]:
-    return sorted((c["source"]["topic"]["code"], c["indicator"]) for c in body["cards"])
+RULES = "org.example.nmd-cds.rules"
 
 
-def expected_outcome(scenario: dict) -> list[tuple[str, str]]:
-    return sorted((c["topic"], c["indicator"]) for c in scenario["expected"]["cards"])
+def outcome(body: dict) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Each card's topic, indicator and the catalogued rules behind it."""
+    return sorted(
+        (c["source"]["topic"]["code"], c["indicator"], tuple(sorted(c["extension"][RULES])))
+        for c in body["cards"]
+    )
+
+
+def expected_outcome(scenario: dict) -> list[tuple[str, str, tuple[str, ...]]]:
+    return sorted(
+        (c["topic"], c["indicator"], tuple(sorted(c["rules"]))) for c in scenario["expected"]["cards"]
+    )
 
 
 def test_the_kit_is_complete():
-    assert len(SCENARIOS) >= 25
+    assert len(SCENARIOS) >= 40
+    catalogue = default_knowledge().catalogue
+    assert all(r in catalogue for s in SCENARIOS for c in s["expected"]["cards"] for r in c["rules"])
     names = [s["name"] for s in SCENARIOS]
     assert len(set(names)) == len(names)
     assert len({s["patientId"] for s in SCENARIOS}) == len(SCENARIOS), "patient ids must not collide"

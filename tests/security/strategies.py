@@ -7,8 +7,6 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from service.fhir import codes
-
 PATIENT_ID = "fuzz-patient"
 PREFETCH_KEYS = [
     "patient",
@@ -53,7 +51,15 @@ dates = st.one_of(
     scalars,
 )
 systems = st.sampled_from(
-    [codes.LOINC, codes.SNOMED, codes.RXNORM, codes.ATC, codes.CPT, codes.ICD10CM, "urn:x"]
+    [
+        "http://loinc.org",
+        "http://snomed.info/sct",
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "http://www.whocc.no/atc",
+        "http://www.ama-assn.org/go/cpt",
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "urn:x",
+    ]
 )
 code_values = st.one_of(
     st.sampled_from(
@@ -93,7 +99,7 @@ quantity = st.fixed_dictionaries(
             st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=5)
         ),
         "unit": st.sampled_from(["kg", "g", "[lb_av]", "cm", "%", "ng/mL", "nmol/L", "L", "", "furlong"]),
-        "system": st.just(codes.UCUM),
+        "system": st.just("http://unitsofmeasure.org"),
         "code": st.sampled_from(["kg", "cm", "%", "L", "x"]),
         "comparator": st.sampled_from(["<", ">", "<=", "~", "bad"]),
     },

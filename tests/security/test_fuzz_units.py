@@ -16,15 +16,18 @@ from hypothesis import strategies as st
 
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
-from service.cds_hooks.services import PATIENT_VIEW_PREFETCH
+from service.cds_hooks.services import patient_view_prefetch
 from service.config import Settings
 from service.errors import BadRequest, DataUnavailable, Unauthorized
 from service.fhir.build import build_summary
-from service.rules.thresholds import load_thresholds
+from service.knowledge import default_knowledge
 from service.security.auth import Authenticator
 from service.security.ssrf import FhirServerRefused, check_fhir_server
 from tests.security import strategies as fz
 from tests.security import tokens as t
+
+KNOWLEDGE = default_knowledge()
+PATIENT_VIEW_PREFETCH = patient_view_prefetch(KNOWLEDGE)
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -130,13 +133,10 @@ def test_prefetch_bundle_with_non_list_entry(entry):
         pass
 
 
-THRESHOLDS = load_thresholds(None)
-
-
 @FUZZ
 @given(st.lists(fz.fhir_resources(), max_size=8))
 def test_malformed_fhir_resources_never_crash_the_data_layer(resources):
-    summary = build_summary(resources, date(2026, 11, 21), THRESHOLDS, patient_id=fz.PATIENT_ID)
+    summary = build_summary(resources, date(2026, 11, 21), KNOWLEDGE, patient_id=fz.PATIENT_ID)
     assert summary.patient_id == fz.PATIENT_ID
 
 

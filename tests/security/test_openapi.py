@@ -9,7 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from service.cds_hooks.services import SERVICES
+from service.cds_hooks.services import service_definitions
+from service.knowledge import default_knowledge
 from tests.conftest import DATA
 
 DOC = json.loads((resources.files("service.cds_hooks") / "openapi.json").read_text())
@@ -50,7 +51,7 @@ def test_components_are_the_schema_files(name, prefix):
 def test_service_id_enum_lists_every_service():
     for path in ("/cds-services/{id}", "/cds-services/{id}/feedback"):
         (param,) = DOC["paths"][path]["post"]["parameters"]
-        assert sorted(param["schema"]["enum"]) == sorted(SERVICES)
+        assert sorted(param["schema"]["enum"]) == sorted(service_definitions(default_knowledge()))
 
 
 def feedback_validator():
