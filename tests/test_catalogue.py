@@ -97,3 +97,11 @@ def test_the_cli_writes_the_catalogue(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "index.html").is_file() and (tmp_path / "catalogue.json").is_file()
     assert sorted(p.stem for p in (tmp_path / "rules").glob("*.html")) == sorted(CATALOGUE.rules)
+
+
+def test_example_cards_are_fresh():
+    """service/knowledge/examples.json is regenerated when the kit or the rules change."""
+    from service.fixtures.examples import kit_examples
+    from service.knowledge import examples
+
+    assert kit_examples(default_knowledge()) == examples.load(), "run: python -m service knowledge examples"
