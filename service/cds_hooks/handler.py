@@ -21,6 +21,7 @@ from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import build_summary
+from service.fhir.summary import PatientSummary
 from service.rules.core import Finding, RuleContext
 from service.rules.registry import evaluate
 from service.rules.thresholds import Thresholds, load_thresholds
@@ -71,6 +72,24 @@ class Engine:
         except KeyError:
             raise NotFound(f"no CDS service '{service_id}'; see GET /cds-services for the list") from None
 
+    def summarise(
+        self, resources: list[dict[str, Any]], patient_id: str, complete: frozenset[str] = frozenset()
+    ) -> PatientSummary:
+        """The PatientSummary the rules see for these resources (also what the trajectory app draws)."""
+        summary = build_summary(
+            resources, self.today(), self.thresholds, patient_id=patient_id, complete=complete
+        )
+        if self.settings.include_cerebral_palsy:
+            summary = replace(summary, cerebral_palsy_in_scope=True)
+        return summary
+
+    def cards_for(
+        self, summary: PatientSummary, patient_id: str
+    ) -> tuple[list[Finding], list[tuple[Finding, dict[str, Any]]]]:
+        """The rules' findings and their (finding, card) pairs, most urgent first, before the ledger."""
+        findings = evaluate(RuleContext(summary, summary.today, self.thresholds))
+        return findings, cards_from(findings, patient_id, _dropped_note(summary.dropped))
+
     def handle_body(self, service_id: str, body: bytes) -> dict[str, Any]:
         """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
         service = self.service(service_id)
@@ -87,19 +106,9 @@ class Engine:
             extra["hookInstance"] = req.hook_instance
             resolved = resolve_prefetch(req, service.prefetch, self.settings)
             t_data = time.perf_counter()
-            today = self.today()
-            summary = build_summary(
-                resolved.resources,
-                today,
-                self.thresholds,
-                patient_id=req.patient_id,
-                complete=resolved.complete,
-            )
-            if self.settings.include_cerebral_palsy:
-                summary = replace(summary, cerebral_palsy_in_scope=True)
+            summary = self.summarise(resolved.resources, req.patient_id, resolved.complete)
             t_summary = time.perf_counter()
-            findings = evaluate(RuleContext(summary, today, self.thresholds))
-            issued = cards_from(findings, req.patient_id, _dropped_note(summary.dropped))
+            findings, issued = self.cards_for(summary, req.patient_id)
             cards = [card for _, card in issued]
             if self.ledger is not None and issued:
                 cards = self.ledger.filter_and_record(
