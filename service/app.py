@@ -18,6 +18,8 @@ from service.errors import ApiError, PayloadTooLarge, Unauthorized
 from service.feedback.ledger import create_ledger
 from service.security.auth import Authenticator
 from service.security.ssrf import validate_allowlist
+from service.trajectory import routes as trajectory
+from service.trajectory.links import public_base
 
 log = logging.getLogger("nmd_cds.app")
 
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     authenticator = Authenticator(settings)
     app.register_blueprint(cds_bp)
     app.register_blueprint(feedback_bp)
+    trajectory.register(app, settings)  # the SMART app under /app/ (its users sign in through the EHR)
 
     @app.get("/openapi.json")
     def _openapi() -> Response:
@@ -53,7 +56,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     def _preflight_and_auth() -> Response | None:
         if request.method == "OPTIONS":
             return Response(status=204)
-        if request.path in UNAUTHENTICATED_PATHS:
+        if request.path in UNAUTHENTICATED_PATHS or f"{request.path}/".startswith(f"{trajectory.PREFIX}/"):
             return None
         authenticator.verify(request.headers.get("Authorization"), audience_url(settings))
         return None
@@ -107,14 +110,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
 
 def audience_url(settings: Settings) -> str:
     """The URL of the endpoint invoked, which a client's JWT ``aud`` must equal."""
-    if settings.base_url:
-        return settings.base_url.rstrip("/") + request.path
-    if settings.behind_proxy:
-        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-        prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
-        return f"{proto}://{host}{prefix}{request.path}"
-    return request.base_url
+    return public_base(settings) + request.path
 
 
 def _default_ledger(settings: Settings) -> CardLedger:
