@@ -16,6 +16,7 @@ from typing import Any
 from service.fhir.validation import resource_problem
 from service.rules.core import TOPIC_DISPLAY, TOPIC_SYSTEM, Finding
 from service.rules.thresholds import RECALLED_MARK
+from service.trajectory.links import launch_url
 
 log = logging.getLogger("nmd_cds.cards")
 
@@ -77,6 +78,11 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def trajectory_link() -> dict[str, str]:
+    """The SMART link every card carries: the trajectory app; the EHR adds ``launch`` and ``iss``."""
+    return {"label": "Open bone & nutrition trajectory", "url": launch_url(), "type": "smart"}
+
+
 def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None) -> dict[str, Any]:
     first = finding.citations[0]
     label = f"{SOURCE_LABEL}: {first.label}"
@@ -97,6 +103,7 @@ def card_from(finding: Finding, patient_id: str, dropped_note: str | None = None
             },
         },
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
+        "links": [trajectory_link()],
     }
     suggestions = suggestions_for(finding, patient_id)
     if suggestions:
