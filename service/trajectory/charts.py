@@ -411,13 +411,24 @@ def _bmi_chart(ctx: RuleContext, weights: list[Measurement]) -> Chart:
 
 
 def _bmi_percentile_chart(ctx: RuleContext, weights: list[Measurement]) -> Chart:
-    """Children: BMI-for-age percentile sent by the EHR, else computed (CDC 2000) from weight and height."""
+    """Children: BMI-for-age percentile sent by the EHR, else computed (CDC 2000) from weight and height:
+    at each height measurement (with the weight nearest to it) as on a growth chart, and at the latest
+    weight with the height the rules use for it (the value a card cites)."""
     s, th = ctx.summary, ctx.thresholds
+    window = limit(th, "nutrition.height_fresh_child_days")
+    pairs: dict[date, tuple[Measurement, Measurement]] = {}
+    for h in s.series(Concept.HEIGHT):
+        near = [w for w in weights if abs((w.when - h.when).days) <= window]
+        if near and h.comparator is None and h.value > 0 and h.when <= ctx.today:
+            w = min(near, key=lambda w: (abs((w.when - h.when).days), w.when))
+            pairs[w.when] = (w, h)
+    latest = height(ctx, child=True, near=weights[-1]) if weights else None
+    if latest is not None:
+        pairs[weights[-1].when] = (weights[-1], latest)
     by_day: dict[date, Point] = {}
-    for w in weights:
-        h = height(ctx, child=True, near=w)
+    for w, h in pairs.values():
         age = s.age_at(w.when)
-        if h is None or age is None:
+        if age is None:
             continue
         placed = growth.bmi_for_age(growth.bmi_kg_m2(w.value, h.value), age, s.sex)
         if placed is not None:
@@ -445,7 +456,9 @@ def _bmi_percentile_chart(ctx: RuleContext, weights: list[Measurement]) -> Chart
         title=f"BMI-for-age percentile (child, {growth.REFERENCE_NAME})",
         unit="percentile",
         description=(
-            f"BMI-for-age: {_span(list(points))}." if points else "No BMI-for-age: no height near a weight."
+            f"BMI-for-age at each height measurement and the latest weight: {_span(list(points))}."
+            if points
+            else "No BMI-for-age: no height near a weight."
         )
         + " Lines at the "
         + " and ".join(f"{line.value:g}th" for line in lines)
