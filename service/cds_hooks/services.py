@@ -61,7 +61,11 @@ NMD_BONE_HEALTH = ServiceDefinition(
         "Needs the patient's Conditions, Observations (DXA, weight, height, BMI, spirometry, 25-OH "
         "vitamin D, creatinine, cystatin C), medications, DiagnosticReports, Procedures and "
         "ServiceRequests, by prefetch or through fhirServer with an access token granting read "
-        "access to them. Only patients with an active neuromuscular diagnosis receive cards."
+        "access to them. Only patients with an active neuromuscular diagnosis receive cards. Every card "
+        "links (type smart) to the trajectory app at <service>/app/launch: register it in the EHR as a "
+        "SMART EHR-launch app with redirect URI <service>/app/callback, the client id the service is "
+        "configured with (NMD_CDS_APP_CLIENT_ID, default nmd-cds-trajectory) and the scopes launch and "
+        "patient/<type>.rs (or .read) for the resource types above; PKCE S256 is used."
     ),
     prefetch=PATIENT_VIEW_PREFETCH,
 )

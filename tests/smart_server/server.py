@@ -196,6 +196,8 @@ class SmartTestServer:
         return f"{self.base_url}/fhir"
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> SmartTestServer:
+        if self._server is not None:
+            return self
         self._server = make_server(host, port, self.app, threaded=True)
         self.base_url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(
@@ -217,8 +219,8 @@ class SmartTestServer:
         self.stop()
 
     # --- set-up and test hooks -------------------------------------------------------------------
-    def register_client(self, client_id: str, redirect_uri: str, secret: str = "") -> None:
-        self.clients[client_id] = Client(client_id, [redirect_uri], secret)
+    def register_client(self, client_id: str, *redirect_uris: str, secret: str = "") -> None:
+        self.clients[client_id] = Client(client_id, list(redirect_uris), secret)
 
     def new_launch(self, patient: str, launch_url: str = "") -> str:
         """What the EHR does before opening a smart link: a launch id for this context."""
@@ -290,6 +292,19 @@ class SmartTestServer:
 
         protector = ResourceProtector()
         protector.register_token_validator(Validator())
+
+        @app.after_request
+        def cors(resp: Response) -> Response:
+            # The CDS Hooks Sandbox reads the FHIR server and posts launches from the browser.
+            if request.path.startswith("/fhir"):
+                resp.headers["Access-Control-Allow-Origin"] = "*"
+                resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Accept"
+                resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            return resp
+
+        @app.route("/fhir/<path:path>", methods=["OPTIONS"])
+        def preflight(path: str) -> Response:
+            return Response(status=204)
 
         @app.get("/fhir/.well-known/smart-configuration")
         def smart_configuration() -> Response:
