@@ -18,16 +18,14 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from service.fhir.client import FhirError
+
 WELL_KNOWN = ".well-known/smart-configuration"
 MAX_BODY_BYTES = 256 * 1024  # a SMART configuration or a token response is a few KiB
 
 
-class SmartError(Exception):
+class SmartError(FhirError):
     """The SMART server could not be used; ``reason`` is safe to log and to show to the user."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
