@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from service.cds_hooks.handler import Engine
 from service.config import Settings
@@ -111,6 +113,21 @@ def _store_down(exc: SessionStoreError) -> Response:
     )
     resp.headers["Retry-After"] = "30"
     return resp
+
+
+@bp.errorhandler(Exception)
+def _bug(exc: Exception) -> ResponseReturnValue:
+    """A bug, not a situation the user can act on: logged by type (never its message), HTML for the user."""
+    if isinstance(exc, HTTPException):  # 404/405 under /app/: the service's usual JSON answer
+        return exc.get_response()
+    log.exception("trajectory app failed", extra={"event": "app_failed", "error_type": type(exc).__name__})
+    return _page(
+        "trajectory/message.html",
+        500,
+        title="The app failed",
+        message="Something went wrong while drawing this page; the error was logged (without patient data).",
+        action="Try again; if it happens again, tell the service's operators the time it happened.",
+    )
 
 
 def _page(template: str, status: int, **context: Any) -> Response:

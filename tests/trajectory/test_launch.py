@@ -279,3 +279,22 @@ def test_open_server_mode_is_refused_outside_dev_mode(settings, open_smart):
     resp = client.get(f"/app/launch?iss={open_smart.fhir_base}&patient={patient_of(DMD)}")
     assert resp.status_code == 403  # http is refused outside dev mode, and open mode needs dev mode
     assert open_smart.fhir_requests == []
+
+
+def test_a_bug_while_drawing_is_an_html_page_and_a_log_line_without_patient_data(
+    client, smart, caplog, monkeypatch
+):
+    authorize(client, smart, patient_of(DMD))
+
+    def broken(*args, **kwargs):
+        raise ValueError(f"boom for {patient_of(DMD)}")
+
+    monkeypatch.setattr("service.trajectory.charts.trajectory", broken)
+    page = client.get("/app/")
+    assert page.status_code == 500 and "The app failed" in page.get_data(as_text=True)
+    failed = [r for r in caplog.records if getattr(r, "event", "") == "app_failed"]
+    assert failed and failed[0].error_type == "ValueError"
+    from service.logs import JsonFormatter
+
+    assert patient_of(DMD) not in JsonFormatter().format(failed[0])
+    assert client.get("/app/nothing-here").status_code == 404  # not a bug: the service's JSON 404
