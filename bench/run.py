@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import generate
+from bench import generate, trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "nmd-bone-health"
@@ -344,7 +344,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer samples, 3 s per wrk run")
     ap.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=SIZES)
-    ap.add_argument("--skip", default="", help="comma-separated phases to skip: http,startup,memory")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated phases to skip: http,startup,memory,trajectory"
+    )
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 10, quick 3)")
     ap.add_argument("--json", type=Path, help="also write the raw results to this file")
     args = ap.parse_args(argv)
@@ -358,6 +360,11 @@ def main(argv: list[str] | None = None) -> None:
         http_rows = [] if "http" in skip else http(tmp, duration, CONCURRENCY)
         mem = None if "memory" in skip else memory(tmp, max(args.sizes))
     print_tables(proc_rows, http_rows, starts, mem)
+    traj_rows = (
+        [] if "trajectory" in skip else trajectory.run((200, 1_000), args.quick)
+    )  # bench/trajectory.py
+    if traj_rows:
+        trajectory.print_table(traj_rows)
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -367,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
                     "http": http_rows,
                     "startup_s": starts,
                     "memory": mem,
+                    "trajectory": traj_rows,
                 },
                 indent=2,
             )

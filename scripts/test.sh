@@ -4,6 +4,15 @@
 # (initdb, pg_ctl), unless NMD_CDS_TEST_PG_URL names a server to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian packages the tests need: chromium (the trajectory app's browser tests; Playwright drives it).
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "chromium is missing: install it with 'sudo apt-get install -y chromium', then run this again" >&2
+        exit 1
+    fi
+fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 .venv/bin/python -m tests.pg_cluster  # one line saying what to install when the binaries are missing

@@ -14,18 +14,22 @@ from service.cds_hooks.catalogue import bp as catalogue_bp
 from service.cds_hooks.feedback import bp as feedback_bp
 from service.cds_hooks.handler import CardLedger, Engine
 from service.cds_hooks.routes import bp as cds_bp
+from service.cds_hooks.urls import public_base
 from service.config import Settings
 from service.errors import ApiError, PayloadTooLarge, Unauthorized
 from service.feedback.ledger import create_ledger
 from service.security.auth import Authenticator
 from service.security.ssrf import validate_allowlist
+from service.trajectory import routes as trajectory
 
 log = logging.getLogger("nmd_cds.app")
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
 UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/openapi.json"})
-PUBLIC_PREFIXES = ("/knowledge",)  # the rule catalogue: no patient data, opened from card links
+# The rule catalogue (no patient data, opened from card links) and the trajectory app (its users sign in
+# through the EHR, not with a CDS client's JWT) are not CDS Hooks endpoints.
+PUBLIC_PREFIXES = ("/knowledge", f"{trajectory.PREFIX}/")
 OPENAPI = resources.files("service.cds_hooks") / "openapi.json"
 
 
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     app.register_blueprint(cds_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(catalogue_bp)
+    trajectory.register(app, settings)  # the SMART app under /app/ (its users sign in through the EHR)
 
     @app.get("/openapi.json")
     def _openapi() -> Response:
@@ -56,7 +61,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     def _preflight_and_auth() -> Response | None:
         if request.method == "OPTIONS":
             return Response(status=204)
-        if request.path in UNAUTHENTICATED_PATHS or request.path.startswith(PUBLIC_PREFIXES):
+        if request.path in UNAUTHENTICATED_PATHS or f"{request.path}/".startswith(PUBLIC_PREFIXES):
             return None
         authenticator.verify(request.headers.get("Authorization"), audience_url(settings))
         return None
@@ -110,14 +115,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
 
 def audience_url(settings: Settings) -> str:
     """The URL of the endpoint invoked, which a client's JWT ``aud`` must equal."""
-    if settings.base_url:
-        return settings.base_url.rstrip("/") + request.path
-    if settings.behind_proxy:
-        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-        prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
-        return f"{proto}://{host}{prefix}{request.path}"
-    return request.base_url
+    return public_base(settings) + request.path
 
 
 def _default_ledger(settings: Settings) -> CardLedger:

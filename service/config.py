@@ -80,6 +80,12 @@ class Settings:
     topic_suppression_days: tuple[str, ...] = ()  # "topic=days" pairs overriding suppression_days per topic
     critical_suppression_days: int = 7
     retention_days: int = 730
+    # --- trajectory app (SMART on FHIR app under /app/) ---
+    app_client_id: str = "nmd-cds-trajectory"
+    app_client_secret: str = ""  # set for a confidential client (client_secret_basic); empty = public + PKCE
+    app_launch_url: str = ""  # launch URL put in card links; empty = <public base URL>/app/launch
+    app_session_ttl_s: int = 900
+    app_open_servers: tuple[str, ...] = ()  # FHIR base URLs read without authorization (dev mode only)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -164,4 +170,9 @@ SETTINGS_DOC: dict[str, str] = {
     "topic_suppression_days": "Per-topic suppression periods, e.g. `spine-imaging=90,nutrition-referral=30`.",
     "critical_suppression_days": "Longest silencing of a critical card after an override.",
     "retention_days": "Days after which feedback records are purged by `python -m service feedback purge`.",
+    "app_client_id": "OAuth client id of the trajectory app (/app/) as the EHR's SMART server knows it.",
+    "app_client_secret": "Client secret if the EHR registered the app as confidential; empty: public.",
+    "app_launch_url": "Launch URL of the trajectory app in card links; empty: <public base URL>/app/launch.",
+    "app_session_ttl_s": "Lifetime in seconds of an app session (never longer than its access token).",
+    "app_open_servers": "Open FHIR base URLs the app reads without authorization (dev mode only).",
 }

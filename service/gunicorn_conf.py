@@ -19,6 +19,9 @@ workers = _settings.workers
 worker_class = "gthread"
 threads = _settings.threads
 accesslog = "-"
+# Path without the query string, and no Referer: OAuth callbacks carry codes and states in the query,
+# and an EHR page's URL (the referrer) may name the patient.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 timeout = 30
 graceful_timeout = 10
 preload_app = True

@@ -1,7 +1,7 @@
 """The import direction of the architecture, enforced.
 
-    app → cds_hooks → rules → knowledge
-                    → fhir  → knowledge        (rules read only fhir.summary, the facts)
+    app → trajectory → cds_hooks → rules → knowledge
+                                 → fhir  → knowledge        (rules read only fhir.summary, the facts)
     security, feedback: beside the HTTP layer, below it
 
 Each package may import only the packages its row allows (its own included); no two modules import
@@ -40,7 +40,18 @@ ALLOWED: dict[str, set[str]] = {
         "service.feedback",
     },
     "service.fixtures": {"service.cds_hooks", "service.config", "service.knowledge"},
+    # the SMART app: an HTTP package of its own, beside cds_hooks, reading through the same engine
+    "service.trajectory": {
+        "service.cds_hooks",
+        "service.config",
+        "service.errors",
+        "service.fhir",
+        "service.knowledge",
+        "service.rules",
+        "service.security",
+    },
     "service.app": {
+        "service.trajectory",
         "service.cds_hooks",
         "service.config",
         "service.errors",
@@ -60,7 +71,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "service": set(),  # service/__init__.py
 }
-HTTP_LAYER = ("service.app", "service.cds_hooks")
+HTTP_LAYER = ("service.app", "service.cds_hooks", "service.trajectory")
 
 
 def module_name(path: Path) -> str:

@@ -17,5 +17,5 @@ def test_synthetic_chart_is_evaluated_end_to_end():
     assert summary.in_scope and not summary.dropped
     assert len(summary.measurements) == 7 and summary.medications
     findings = evaluate(RuleContext(summary, TODAY, knowledge)).findings
-    issued = cards_from(findings, "warm-up", knowledge, "http://localhost")
+    issued = cards_from(findings, "warm-up", knowledge, "http://localhost", "http://localhost/app/launch")
     assert issued and any("suggestions" in card for _, card in issued)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from service.cds_hooks.urls import rule_page
 from service.fhir.validation import resource_problem
 from service.knowledge import Knowledge
 from service.rules.core import Finding
@@ -87,15 +88,21 @@ def suggestions_for(finding: Finding, patient_id: str) -> list[dict[str, Any]]:
 
 def rule_link(knowledge: Knowledge, rule_id: str, base_url: str) -> dict[str, str]:
     """The card's link to its rule's page in the published catalogue (absolute URL)."""
-    entry = knowledge.catalogue[rule_id]
     return {
-        "label": f"Rule {rule_id}: {entry.title}",
-        "url": f"{base_url.rstrip('/')}/knowledge/rules/{rule_id}",
+        "label": f"Rule {rule_id}: {knowledge.catalogue[rule_id].title}",
+        "url": rule_page(base_url, rule_id),
         "type": "absolute",
     }
 
 
-def card_from(finding: Finding, patient_id: str, knowledge: Knowledge, base_url: str) -> dict[str, Any]:
+def trajectory_link(launch_url: str) -> dict[str, str]:
+    """The SMART link every card carries: the trajectory app; the EHR adds ``launch`` and ``iss``."""
+    return {"label": "Open bone & nutrition trajectory", "url": launch_url, "type": "smart"}
+
+
+def card_from(
+    finding: Finding, patient_id: str, knowledge: Knowledge, base_url: str, launch_url: str
+) -> dict[str, Any]:
     lead = finding.citations[0]
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
@@ -112,7 +119,7 @@ def card_from(finding: Finding, patient_id: str, knowledge: Knowledge, base_url:
             },
         },
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
-        "links": [rule_link(knowledge, finding.rule_ids[0], base_url)],
+        "links": [rule_link(knowledge, finding.rule_ids[0], base_url), trajectory_link(launch_url)],
         "extension": {RULES_EXTENSION: list(finding.rule_ids)},
     }
     suggestions = suggestions_for(finding, patient_id)
@@ -123,8 +130,8 @@ def card_from(finding: Finding, patient_id: str, knowledge: Knowledge, base_url:
 
 
 def cards_from(
-    findings: Iterable[Finding], patient_id: str, knowledge: Knowledge, base_url: str
+    findings: Iterable[Finding], patient_id: str, knowledge: Knowledge, base_url: str, launch_url: str
 ) -> list[tuple[Finding, dict[str, Any]]]:
     """(finding, card) pairs, most urgent first."""
     ordered = sorted(findings, key=lambda f: (-f.indicator.rank, f.topic.value, f.rule_ids))
-    return [(f, card_from(f, patient_id, knowledge, base_url)) for f in ordered]
+    return [(f, card_from(f, patient_id, knowledge, base_url, launch_url)) for f in ordered]

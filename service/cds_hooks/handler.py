@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from service.cds_hooks import urls
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
@@ -20,6 +21,7 @@ from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import build_summary
+from service.fhir.summary import PatientSummary
 from service.knowledge import Knowledge, load_knowledge
 from service.rules import registry
 from service.rules.core import Finding, RuleContext
@@ -68,7 +70,7 @@ class Engine:
         chart = synthetic_chart(today, self.knowledge)
         summary = build_summary(chart, today, self.knowledge, patient_id="warm-up")
         findings = evaluate(RuleContext(summary, today, self.knowledge)).findings
-        cards_from(findings, "warm-up", self.knowledge, "http://warm-up")
+        cards_from(findings, "warm-up", self.knowledge, "http://warm-up", "http://warm-up/app/launch")
 
     def today(self) -> date:
         return self.settings.today or datetime.now(UTC).date()
@@ -79,9 +81,30 @@ class Engine:
         except KeyError:
             raise NotFound(f"no CDS service '{service_id}'; see GET /cds-services for the list") from None
 
+    def summarise(
+        self, resources: list[dict[str, Any]], patient_id: str, complete: frozenset[str] = frozenset()
+    ) -> PatientSummary:
+        """The PatientSummary the rules see for these resources (also what the trajectory app draws)."""
+        summary = build_summary(
+            resources, self.today(), self.knowledge, patient_id=patient_id, complete=complete
+        )
+        if self.settings.include_cerebral_palsy:
+            summary = replace(summary, cerebral_palsy_in_scope=True)
+        return summary
+
+    def cards_for(
+        self, summary: PatientSummary, patient_id: str, base_url: str = ""
+    ) -> tuple[list[Finding], list[tuple[Finding, dict[str, Any]]]]:
+        """The rules' findings and their (finding, card) pairs, most urgent first, before the ledger.
+        ``base_url`` is the service's public base URL (cards link to the rule catalogue and the app)."""
+        findings = evaluate(RuleContext(summary, summary.today, self.knowledge)).findings
+        base = base_url or urls.public_base(self.settings)
+        return findings, cards_from(
+            findings, patient_id, self.knowledge, base, urls.launch_url(self.settings, base)
+        )
+
     def handle_body(self, service_id: str, body: bytes, base_url: str = "") -> dict[str, Any]:
-        """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers.
-        ``base_url`` is the service's public base URL (cards link to the rule catalogue there)."""
+        """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
         service = self.service(service_id)
         with _cyclic_gc_paused():
             data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
@@ -96,20 +119,9 @@ class Engine:
             extra["hookInstance"] = req.hook_instance
             resolved = resolve_prefetch(req, service.prefetch, self.settings)
             t_data = time.perf_counter()
-            today = self.today()
-            summary = build_summary(
-                resolved.resources,
-                today,
-                self.knowledge,
-                patient_id=req.patient_id,
-                complete=resolved.complete,
-            )
-            if self.settings.include_cerebral_palsy:
-                summary = replace(summary, cerebral_palsy_in_scope=True)
+            summary = self.summarise(resolved.resources, req.patient_id, resolved.complete)
             t_summary = time.perf_counter()
-            findings = evaluate(RuleContext(summary, today, self.knowledge)).findings
-            base = base_url or self.settings.base_url or "http://localhost"
-            issued = cards_from(findings, req.patient_id, self.knowledge, base)
+            findings, issued = self.cards_for(summary, req.patient_id, base_url)
             cards = [card for _, card in issued]
             if self.ledger is not None and issued:
                 cards = self.ledger.filter_and_record(

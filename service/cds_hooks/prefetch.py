@@ -104,15 +104,18 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
     with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
         futures = [(key, pool.submit(job)) for key, job in jobs]
         failures: list[str] = []
+        first: FhirError | None = None
         for key, fut in futures:
             try:
                 resources.extend(fut.result())
                 complete.add(key)
             except FhirError as exc:
                 failures.append(f"{key}: {exc.reason}")
+                first = first or exc
     if failures:
         log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": failures})
-        raise DataUnavailable("required FHIR data could not be obtained from fhirServer", failures)
+        # chained: a caller can tell a refused token (FhirAuthError) from a failing server
+        raise DataUnavailable("required FHIR data could not be obtained from fhirServer", failures) from first
     return ResolvedData(resources, frozenset(complete), tuple(to_fetch))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.cds_hooks.handler import Engine
+from service.cds_hooks.urls import public_base
 from service.errors import UnsupportedMediaType
 
 bp = Blueprint("cds_hooks", __name__)
@@ -26,8 +27,8 @@ def require_json() -> bytes:
 
 
 def public_base_url() -> str:
-    """The service's public base URL: the configured one, else the one this request came in on."""
-    return engine().settings.base_url or request.url_root
+    """The service's public base URL (configured, forwarded by a trusted proxy, or this request's)."""
+    return public_base(engine().settings)
 
 
 @bp.get("/cds-services")

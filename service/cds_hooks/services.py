@@ -78,7 +78,13 @@ def service_definitions(knowledge: Knowledge) -> dict[str, ServiceDefinition]:
             "Needs the patient's Conditions, Observations (DXA, weight, height, BMI, spirometry, 25-OH "
             "vitamin D, creatinine, cystatin C), medications, DiagnosticReports, Procedures and "
             "ServiceRequests, by prefetch or through fhirServer with an access token granting read "
-            "access to them. Only patients with an active neuromuscular diagnosis receive cards."
+            "access to them. Only patients with an active neuromuscular diagnosis receive cards. Every "
+            "card links to its rule's page in the catalogue (<service>/knowledge/rules/<id>) and (type "
+            "smart) to the trajectory app at <service>/app/launch: register it in the EHR as a SMART "
+            "EHR-launch app with "
+            "redirect URI <service>/app/callback, the client id the service is configured with "
+            "(NMD_CDS_APP_CLIENT_ID, default nmd-cds-trajectory) and the scopes launch and patient/<type>.rs "
+            "(or .read) for the resource types above; PKCE S256 is used."
         ),
         prefetch=patient_view_prefetch(knowledge),
     )

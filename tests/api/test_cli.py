@@ -25,10 +25,11 @@ def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 
 def comparable(body: dict) -> list:
-    """Cards without their per-call uuids."""
+    """Cards without their per-call uuids and without the base URL of their links (the request's host)."""
     out = []
     for card in body["cards"]:
-        card = dict(card, uuid=None)
+        links = [dict(link, url=link["url"].split("/", 3)[-1]) for link in card["links"]]
+        card = dict(card, uuid=None, links=links)
         card["suggestions"] = [dict(s, uuid=None) for s in card.get("suggestions", [])]
         out.append(card)
     return out

@@ -108,3 +108,13 @@ def test_committed_rendering_matches_the_scenarios(tmp_path):
         assert (tmp_path / rel).read_text() == (committed / rel).read_text(), (
             f"{rel} is stale: python -m service fixtures render --today {TODAY} --out fhir_fixtures/rendered"
         )
+
+
+def test_the_kit_readme_lists_every_scenario_as_the_files_say():
+    """fhir_fixtures/README.md holds `python -m service fixtures table` (descriptions and expected cards)."""
+    from pathlib import Path
+
+    from service.fixtures.render import kit_table
+
+    readme = (Path(__file__).resolve().parents[2] / "fhir_fixtures" / "README.md").read_text(encoding="utf-8")
+    assert kit_table(SCENARIOS) in readme, "run: python -m service fixtures table, and paste it in the README"

@@ -46,7 +46,8 @@ class Decline:
         )
 
 
-def _lsc(ctx: RuleContext, site: Site | None) -> Threshold | None:
+def lsc_for(ctx: RuleContext, site: Site | None) -> Threshold | None:
+    """The least significant change of BMD (g/cm²) at a site, or None for a site without one."""
     b = ctx.t.bone
     return {
         Site.LUMBAR_SPINE: b.lsc_lumbar_spine_pct,
@@ -73,7 +74,7 @@ def _series(ctx: RuleContext, concept: Concept) -> dict[tuple, list[Measurement]
 
 def _change(ctx: RuleContext, a: Measurement, b: Measurement) -> tuple[float, bool, Threshold | None]:
     if b.concept is Concept.BMD:
-        lsc = _lsc(ctx, b.site)
+        lsc = lsc_for(ctx, b.site)
         if lsc is None or a.value <= 0:
             return 0.0, False, None
         pct = round((b.value - a.value) / a.value * 100, 2)
