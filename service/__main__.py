@@ -28,6 +28,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from service.cds_hooks import explain
+    from service.cds_hooks.handler import Engine
+    from service.errors import ApiError
+
+    engine = Engine.create(Settings.from_env())
+    body = sys.stdin.buffer.read() if args.request == "-" else Path(args.request).read_bytes()
+    try:
+        doc = engine.explain_body(args.service, body)
+    except ApiError as exc:
+        print(json.dumps(exc.body(), indent=2))
+        print(f"HTTP {exc.status}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(doc, indent=2, ensure_ascii=False) if args.json else explain.text(doc),
+        end="\n" if args.json else "",
+    )
+    return 0
+
+
 def _thresholds(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -81,6 +101,7 @@ DESCRIPTION = """\
 NMD CDS service tools.
 
   evaluate REQUEST.json [--service ID]    print the response the HTTP endpoint would give (same code path)
+  explain REQUEST.json [--json]           why each card fired or not; dropped data; codes no value set knows
   fixtures render --today DATE --out DIR  write concrete FHIR Bundles and hook requests for a date
   feedback report|purge ...               feedback statistics for the clinic; retention purge
   thresholds schema|list                  a site file's JSON Schema; the thresholds in force
@@ -111,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--service", default="nmd-bone-health", metavar="ID", help="service id (default: nmd-bone-health)"
     )
     ev.set_defaults(func=_evaluate)
+    ex = sub.add_parser(
+        "explain",
+        help="why each card fired or not, for a hook request file ('-' for stdin)",
+        description="The same evaluation as the HTTP endpoint, explained: every catalogued rule fired or why "
+        "not, the facts the service read, every dropped resource with its reason, and every code no value "
+        "set knows (what to add to a site file). It holds patient data: keep it out of logs.",
+    )
+    ex.add_argument("request", help="hook request JSON file, or - to read it from stdin")
+    ex.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    ex.add_argument(
+        "--service", default="nmd-bone-health", metavar="ID", help="service id (default: nmd-bone-health)"
+    )
+    ex.set_defaults(func=_explain)
     fixtures_cli.configure(
         sub.add_parser(
             "fixtures", help="render the integration fixtures", description=fixtures_cli.DESCRIPTION

@@ -54,6 +54,7 @@ class Settings:
     today: date | None = None  # pin "today" for reproducible tests; None = the real date (UTC)
     site_file: str = ""  # a site's overrides: thresholds and local codes (YAML or JSON)
     include_cerebral_palsy: bool = False
+    explain_endpoint: bool = False  # POST /cds-services/{id}/explain for authenticated clients
     # --- FHIR server fallback (prefetch missing) ---
     fhir_timeout_s: float = 5.0
     fhir_page_count: int = 200  # _count added to fallback searches
@@ -151,6 +152,8 @@ SETTINGS_DOC: dict[str, str] = {
     "today": "Pin the service's notion of today (YYYY-MM-DD) for reproducible tests; empty: the real date.",
     "site_file": "A site's overrides: thresholds and local codes, YAML or JSON, validated at start-up.",
     "include_cerebral_palsy": "Treat cerebral palsy as in scope (off by default).",
+    "explain_endpoint": "Serve the explain report (why each card fired or not, dropped data, unknown codes) "
+    "at POST /cds-services/{id}/explain to authenticated clients; off by default (it holds patient data).",
     "fhir_timeout_s": "Timeout in seconds of each request to the EHR's FHIR server.",
     "fhir_page_count": "`_count` used when the service searches the FHIR server itself.",
     "fhir_max_pages": "Most search pages followed per prefetch key.",

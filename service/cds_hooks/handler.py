@@ -12,20 +12,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from service.cds_hooks import urls
+from service.cds_hooks import explain, urls
 from service.cds_hooks.cards import cards_from
-from service.cds_hooks.prefetch import resolve_prefetch
-from service.cds_hooks.request import parse_hook_request, parse_json
+from service.cds_hooks.prefetch import ResolvedData, resolve_prefetch
+from service.cds_hooks.request import HookRequest, parse_hook_request, parse_json
 from service.cds_hooks.services import ServiceDefinition, service_definitions
 from service.cds_hooks.warmup import synthetic_chart
 from service.config import Settings
 from service.errors import ApiError, NotFound
-from service.fhir.build import build_summary
+from service.fhir.build import IntakeStats, build_summary, summarise
 from service.fhir.summary import PatientSummary
 from service.knowledge import Knowledge, load_knowledge
 from service.rules import registry
 from service.rules.core import Finding, RuleContext
-from service.rules.registry import evaluate
+from service.rules.registry import Evaluation, evaluate
 
 log = logging.getLogger("nmd_cds.call")
 
@@ -41,6 +41,21 @@ class CardLedger(Protocol):
         hook_instance: str,
         service_id: str,
     ) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Run:
+    """One evaluated request: the request, the data obtained, the summary and how the input was used,
+    what the rules made of it and the cards, before the ledger; seconds spent on data and summary."""
+
+    req: HookRequest
+    resolved: ResolvedData
+    summary: PatientSummary
+    stats: IntakeStats
+    evaluation: Evaluation
+    issued: list[tuple[Finding, dict[str, Any]]]
+    s_data: float
+    s_summary: float
 
 
 @dataclass
@@ -85,23 +100,47 @@ class Engine:
         self, resources: list[dict[str, Any]], patient_id: str, complete: frozenset[str] = frozenset()
     ) -> PatientSummary:
         """The PatientSummary the rules see for these resources (also what the trajectory app draws)."""
-        summary = build_summary(
+        return self.summarise_with_stats(resources, patient_id, complete)[0]
+
+    def summarise_with_stats(
+        self, resources: list[dict[str, Any]], patient_id: str, complete: frozenset[str] = frozenset()
+    ) -> tuple[PatientSummary, IntakeStats]:
+        """The summary and how the input was used (dropped, unrecognised codes, unit aliases)."""
+        summary, stats = summarise(
             resources, self.today(), self.knowledge, patient_id=patient_id, complete=complete
         )
         if self.settings.include_cerebral_palsy:
             summary = replace(summary, cerebral_palsy_in_scope=True)
-        return summary
+        return summary, stats
 
     def cards_for(
         self, summary: PatientSummary, patient_id: str, base_url: str = ""
-    ) -> tuple[list[Finding], list[tuple[Finding, dict[str, Any]]]]:
-        """The rules' findings and their (finding, card) pairs, most urgent first, before the ledger.
-        ``base_url`` is the service's public base URL (cards link to the rule catalogue and the app)."""
-        findings = evaluate(RuleContext(summary, summary.today, self.knowledge)).findings
+    ) -> tuple[Evaluation, list[tuple[Finding, dict[str, Any]]]]:
+        """What the rules made of the summary and the (finding, card) pairs, most urgent first, before the
+        ledger. ``base_url`` is the service's public base URL (cards link to the catalogue and the app)."""
+        evaluation = evaluate(RuleContext(summary, summary.today, self.knowledge))
         base = base_url or urls.public_base(self.settings)
-        return findings, cards_from(
-            findings, patient_id, self.knowledge, base, urls.launch_url(self.settings, base)
-        )
+        launch = urls.launch_url(self.settings, base)
+        return evaluation, cards_from(evaluation.findings, patient_id, self.knowledge, base, launch)
+
+    def run(self, service: ServiceDefinition, data: Any, base_url: str = "") -> Run:
+        """One evaluation of a hook request, up to the cards (the ledger is the caller's)."""
+        t0 = time.perf_counter()
+        req = parse_hook_request(data, service.hook, service.prefetch.keys())
+        resolved = resolve_prefetch(req, service.prefetch, self.settings)
+        t_data = time.perf_counter()
+        summary, stats = self.summarise_with_stats(resolved.resources, req.patient_id, resolved.complete)
+        t_summary = time.perf_counter()
+        evaluation, issued = self.cards_for(summary, req.patient_id, base_url)
+        return Run(req, resolved, summary, stats, evaluation, issued, t_data - t0, t_summary - t_data)
+
+    def explain_body(self, service_id: str, body: bytes, base_url: str = "") -> dict[str, Any]:
+        """The explain report of a request body: every rule fired or why not, the facts, what was dropped
+        and which codes no value set knows. Holds patient data: never logged. Records nothing."""
+        service = self.service(service_id)
+        with _cyclic_gc_paused():
+            data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
+            return explain.report(self.knowledge, service.id, self.run(service, data, base_url))
 
     def handle_body(self, service_id: str, body: bytes, base_url: str = "") -> dict[str, Any]:
         """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""
@@ -115,27 +154,27 @@ class Engine:
         outcome = "error"
         extra: dict[str, Any] = {"service": service.id}
         try:
-            req = parse_hook_request(data, service.hook, service.prefetch.keys())
+            result = self.run(service, data, base_url)
+            req = result.req
             extra["hookInstance"] = req.hook_instance
-            resolved = resolve_prefetch(req, service.prefetch, self.settings)
-            t_data = time.perf_counter()
-            summary = self.summarise(resolved.resources, req.patient_id, resolved.complete)
-            t_summary = time.perf_counter()
-            findings, issued = self.cards_for(summary, req.patient_id, base_url)
-            cards = [card for _, card in issued]
-            if self.ledger is not None and issued:
+            cards = [card for _, card in result.issued]
+            if self.ledger is not None and result.issued:
                 cards = self.ledger.filter_and_record(
-                    issued, patient_id=req.patient_id, hook_instance=req.hook_instance, service_id=service.id
+                    result.issued,
+                    patient_id=req.patient_id,
+                    hook_instance=req.hook_instance,
+                    service_id=service.id,
                 )
             outcome = "ok"
             extra.update(
                 cards=len(cards),
-                rules=sorted({r for f in findings for r in f.rule_ids}),
-                fetched=list(resolved.fetched),
-                resources=len(resolved.resources),
-                dropped=len(summary.dropped),
-                ms_data=round((t_data - t0) * 1000, 2),
-                ms_summary=round((t_summary - t_data) * 1000, 2),
+                rules=sorted({r for f in result.evaluation.findings for r in f.rule_ids}),
+                fetched=list(result.resolved.fetched),
+                resources=len(result.resolved.resources),
+                dropped=len(result.summary.dropped),
+                unrecognised_codes=len(result.stats.unrecognised),
+                ms_data=round(result.s_data * 1000, 2),
+                ms_summary=round(result.s_summary * 1000, 2),
             )
             return {"cards": cards}
         except ApiError as exc:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.cds_hooks.handler import Engine
 from service.cds_hooks.urls import public_base
-from service.errors import UnsupportedMediaType
+from service.errors import NotFound, UnsupportedMediaType
 
 bp = Blueprint("cds_hooks", __name__)
 
@@ -41,6 +41,20 @@ def call_service(service_id: str) -> Response:
     eng = engine()
     eng.service(service_id)  # 404 before 415 for an unknown service
     return jsonify(eng.handle_body(service_id, require_json(), public_base_url()))
+
+
+@bp.post("/cds-services/<service_id>/explain")
+def explain_call(service_id: str) -> Response:
+    """The explain report of a hook request (switched off unless NMD_CDS_EXPLAIN_ENDPOINT=on)."""
+    eng = engine()
+    if not eng.settings.explain_endpoint:
+        raise NotFound(
+            "the explain report is switched off here; a site enables it with NMD_CDS_EXPLAIN_ENDPOINT=on"
+        )
+    eng.service(service_id)
+    resp = jsonify(eng.explain_body(service_id, require_json(), public_base_url()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/healthz")
