@@ -73,6 +73,10 @@ CANONICAL_UNITS: dict[Concept, str] = {
     Concept.Z_SCORE: "SD",
 }
 
+# Units whose values are always shown with a fixed number of decimals, so one weight reads the same in a
+# card's summary and its evidence table ("80.0 kg" in both).
+FIXED_DECIMALS = {"kg": 1, "kg/m2": 1}
+
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
@@ -93,12 +97,18 @@ class Measurement:
     unit_alias: str | None = None  # the non-UCUM unit spelling the value came with ("lbs"), if any
 
     @property
+    def number(self) -> str:
+        """The value as every card text shows it: weights and BMI with one decimal ("80.0"), anything
+        else with at most two (converted values, nmol/L → ng/mL, carry spurious digits)."""
+        places = FIXED_DECIMALS.get(self.unit)
+        return f"{self.value:.{places}f}" if places is not None else f"{round(self.value, 2):g}"
+
+    @property
     def display(self) -> str:
         """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``."""
         cmp = self.comparator or ""
         unit = "" if self.unit in {"SD"} else f" {self.unit}"
-        # Converted values (nmol/L → ng/mL, lb → kg) carry spurious digits: show at most two decimals.
-        return f"{cmp}{round(self.value, 2):g}{unit}"
+        return f"{cmp}{self.number}{unit}"
 
 
 @dataclass(frozen=True, slots=True)

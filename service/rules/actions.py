@@ -104,7 +104,7 @@ def _finding(ctx: RuleContext, group: list[Signal]) -> Finding:
         indicator=lead.indicator,
         summary=lead.summary,
         reasons=_unique([s.reason for s in rest]),
-        evidence=_unique([e for s in rest for e in s.evidence]),
+        evidence=one_row_per_fact([e for s in rest for e in s.evidence]),
         citations=_citations(ctx, rest),
         action=action,
         suggestions=suggestions(ctx, action, lead.summary, lead.order) if action else (),
@@ -127,6 +127,21 @@ def _citations(ctx: RuleContext, signals: list[Signal]) -> tuple[Citation, ...]:
                 fitting += cites
         general += entry.citations
     return _unique([*fitting, *general])
+
+
+def one_row_per_fact(rows: list[Evidence]) -> tuple[Evidence, ...]:
+    """The evidence table's rows, each fact once: a resource's value on a date is one fact however many
+    roles it plays ("heaviest recent weight" and "earlier weight") or notes it carries ("– paediatric
+    site", "– lowest valid site"); the first row, from the card's leading rule, is kept."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[Evidence] = []
+    for row in rows:
+        value = row.value.split(" – ", 1)[0].removesuffix(" (preliminary)")
+        key = (row.source, row.part, row.when, value) if row.source else (row.label, row.when, value)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return tuple(out)
 
 
 def evidence_rows(*rows: Evidence | None) -> tuple[Evidence, ...]:

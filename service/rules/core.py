@@ -45,6 +45,7 @@ class Evidence:
     value: str  # value with unit, e.g. "67.6 kg", "−2.3 SD", "Genant grade 2 at T12"
     when: date | None = None
     source: str | None = None  # "Observation/123" (a reference only, no patient data)
+    part: str = ""  # which of the source's values, when it holds several (a DXA panel's sites)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,13 +93,14 @@ def test_every_concept_has_a_unit_table() -> None:
 
 @pytest.mark.parametrize(
     "value, unit, concept_code, shown",
-    [  # card evidence shows converted values with at most two decimals
+    [  # converted values show at most two decimals; weights always one, as the card's summary writes them
         (30, "nmol/L", "14635-7", "12.02 ng/mL"),
-        (158.7, "[lb_av]", "29463-7", "71.99 kg"),  # 71.985 kg
+        (158.7, "[lb_av]", "29463-7", "72.0 kg"),  # 71.985 kg
         (67.6, "kg", "29463-7", "67.6 kg"),
+        (80, "kg", "29463-7", "80.0 kg"),
     ],
 )
-def test_measurement_display_rounds_converted_values(value, unit, concept_code, shown) -> None:
+def test_measurement_display_rounds_values_one_way(value, unit, concept_code, shown) -> None:
     from tests.fhir.helpers import obs, run
 
     (m,) = run(obs(concept_code, value, unit)).measurements

@@ -85,7 +85,7 @@ def test_bt01_vertebral_fracture(facts, kw, expected):
 def test_bt01_preliminary_dxa_is_listed_as_evidence_but_not_counted():
     low = z(-2.5, ago(2), Site.TOTAL_HIP, preliminary=True)
     f = next(iter(cards(BONE_THERAPY, (patient(25, "male", vf("T12", 1), low, CYS, VD_OK)))))
-    assert f.indicator.value == "warning" and "low BMD (Z -2.5)" in f.reasoning
+    assert f.indicator.value == "warning" and "low BMD (total hip Z -2.5)" in f.reasoning
     assert "preliminary" in f.reasoning and any(e.source == low.source for e in f.evidence)
 
 

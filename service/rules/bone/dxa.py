@@ -37,9 +37,8 @@ def score_evidence(m: Measurement, why: str = "") -> Evidence:
     kind = {Concept.Z_SCORE: "HAZ Z-score" if m.height_adjusted else "Z-score", Concept.T_SCORE: "T-score"}
     label = f"{kind.get(m.concept, 'BMD')} {site_label(m)}"
     note = (" (preliminary)" if m.preliminary else "") + (f" – {why}" if why else "")
-    return Evidence(
-        label, f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}", m.when, m.source
-    )
+    value = f"{m.display} SD{note}" if m.unit == "SD" else f"{m.display}{note}"
+    return Evidence(label, value, m.when, m.source, part=label)
 
 
 @dataclass(frozen=True)

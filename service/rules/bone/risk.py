@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from service.fhir.summary import Concept, Fracture, FractureKind, Measurement, MedicationCourse
-from service.rules.bone.dxa import Exam, latest_low, score_evidence, score_text
+from service.rules.bone.dxa import Exam, latest_low, score_evidence, score_text, site_label
 from service.rules.bone.facts import (
     chronic_gc,
     fracture_evidence,
@@ -39,7 +39,8 @@ class Risk:
         if self.non_ambulatory:
             out.append("non-ambulatory")
         if self.low:
-            out.append(f"low BMD ({score_text(self.low[1])})")
+            # the site is named: a child's card may also cite the paediatric site's score
+            out.append(f"low BMD ({site_label(self.low[1])} {score_text(self.low[1])})")
         if self.falling:
             out.append(f"falling BMD ({self.falling.text})")
         if self.prior_fractures(*without):

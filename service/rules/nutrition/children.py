@@ -77,7 +77,7 @@ def _child_loss(ctx: RuleContext) -> Signal | Skip:
             return Signal(
                 indicator=ind,
                 summary=f"Weight down {shown(loss)} % in {months((w.when - usual.when).days)} "
-                f"({usual.value:.1f} → {w.value:.1f} kg): paediatric malnutrition indicator",
+                f"({usual.number} → {w.display}): paediatric malnutrition indicator",
                 reason=f"A child's weight loss of {n.child_loss_mild_pct.text}, "
                 f"{n.child_loss_moderate_pct.text} "
                 f"or {n.child_loss_severe_pct.text} of usual weight is a mild, moderate or severe "

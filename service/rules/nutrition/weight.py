@@ -35,7 +35,7 @@ def loss_signal(
         )
     return Signal(
         indicator=ind,
-        summary=f"Weight down {shown(loss)} % {when} ({usual.value:.1f} → {w.value:.1f} kg): {tail}",
+        summary=f"Weight down {shown(loss)} % {when} ({usual.number} → {w.display}): {tail}",
         reason=reason,
         evidence=(
             evidence_of("Usual weight" if documented else "Heaviest recent weight", usual),
