@@ -105,7 +105,7 @@ def test_each_path_waits_its_own_time(
         real_decide = ledger._decide
 
         def spy(records, past, now):
-            seen.append(_wait_setting(store, store._local.conn))  # type: ignore[attr-defined]
+            seen.append(_wait_setting(store, store.active_connection()))
             return real_decide(records, past, now)
 
         ledger._decide = spy  # type: ignore[method-assign]
@@ -121,7 +121,7 @@ def test_create_ledger_leaves_no_connection_open(store_spec: StoreSpec, settings
     ledger = create_ledger(settings_for(store_spec, settings))
     store = ledger.store
     assert isinstance(store, SqlStore) and store._ready  # migrated at start-up
-    assert store._all == [] and getattr(store._local, "conn", None) is None  # type: ignore[attr-defined]
+    assert store._pool.idle() == 0 and store.active_connection() is None  # migrated, then closed
     issued = [(finding(), card())]
     assert ledger.filter_and_record(issued, patient_id="p", hook_instance="h", service_id=SERVICE)
     assert [r.card_uuid for r in store.report_rows("0000", "9999")] == [issued[0][1]["uuid"]]
