@@ -4,7 +4,10 @@ The body is validated against ``schemas/feedback.schema.json`` (every problem re
 400). Items naming a card this service never issued (or a suggestion not on that card) get 422 and
 nothing is stored: the request is well-formed but cannot be applied. Otherwise every item is
 committed in one transaction before the 200 (repeats of an item are idempotent); a storage
-failure answers 503 with ``Retry-After`` so the EHR can retry. Strings holding U+0000 are a 400:
+failure answers 503 with ``Retry-After`` so the EHR can retry. Cards sent while the store was down
+are recorded late (``service.feedback.ledger``): feedback on them is retried after recording them,
+and shortly after a store failure an unknown card is a 503 (retry), not a 422. Strings holding
+U+0000 are a 400:
 PostgreSQL text cannot store it, and a driver error would be a 503 the EHR retries forever.
 Authentication and CORS come from app.py's hooks.
 """
@@ -18,6 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from service import metrics
 from service.cds_hooks.request import parse_json, validate
 from service.cds_hooks.routes import engine, require_json
 from service.config import Settings
@@ -25,8 +29,6 @@ from service.errors import ApiError, BadRequest, Unavailable
 from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, open_store, ts
 
 log = logging.getLogger("nmd_cds.feedback")
-
-RETRY_AFTER_S = 5  # the Retry-After of a 503: a locked or restarting database is usually back by then
 
 bp = Blueprint("cds_hooks_feedback", __name__)
 
@@ -97,14 +99,6 @@ def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
     return items
 
 
-@bp.after_request
-def _retry_after(resp: Response) -> Response:
-    # Here rather than on the error: app.py's handler renders every ApiError the same way.
-    if resp.status_code == 503:
-        resp.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
-    return resp
-
-
 @bp.post("/cds-services/<service_id>/feedback")
 def receive_feedback(service_id: str) -> tuple[Response, int]:
     engine().service(service_id)  # 404 before 415 for an unknown service
@@ -112,14 +106,31 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
     data = parse_json(require_json(), settings.max_json_depth, settings.max_array_length)
     validate(data, "feedback", "feedback body")
     items = parse_items(data)
+    ledger = engine().ledger
     try:
-        result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
+        try:
+            result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
+        except UnknownCards:
+            # Cards this process sent while the store was down may still wait in memory: record, retry.
+            if not getattr(ledger, "pending", lambda: 0)() or not ledger.flush_pending():  # type: ignore[union-attr]
+                raise
+            result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
     except UnknownCards as exc:
+        if getattr(ledger, "recently_failed", lambda: False)():
+            # Another worker may still hold these cards in memory: retryable, not a definitive 422.
+            log.warning(
+                "feedback deferred: unknown cards shortly after a store failure",
+                extra={"service": service_id, "problems": len(exc.problems)},
+            )
+            raise Unavailable(
+                "feedback names cards not yet recorded; nothing was stored, retry later"
+            ) from None
         log.info(
             "feedback rejected: unknown cards", extra={"service": service_id, "problems": len(exc.problems)}
         )
         raise UnknownCard(str(exc) + "; nothing was stored", exc.problems[:50]) from None
     except StoreError as exc:
+        metrics.store_error("feedback", "record_feedback")
         log.error(
             "feedback not stored: storage failure",
             extra={"service": service_id, "items": len(items), "error": str(exc)},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from service import metrics
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import resolve_prefetch
 from service.cds_hooks.request import parse_hook_request, parse_json
@@ -106,6 +107,7 @@ class Engine:
                     issued, patient_id=req.patient_id, hook_instance=req.hook_instance, service_id=service.id
                 )
             outcome = "ok"
+            metrics.record_call((r for f in findings for r in f.rule_ids), cards)
             extra.update(
                 cards=len(cards),
                 rules=sorted({r for f in findings for r in f.rule_ids}),

@@ -80,7 +80,7 @@ def open_api(tmp_path_factory):
 @pytest.fixture(scope="module")
 def closed_api(tmp_path_factory):
     # Authentication on, no valid token anywhere: every protected operation must answer 401, never 5xx.
-    return _schema(tmp_path_factory.mktemp("st-closed"), auth=True)
+    return _schema(tmp_path_factory.mktemp("st-closed"), auth=True, base_url="https://cds.example.org")
 
 
 def _run(schema: schemathesis.BaseSchema, suite: str, max_examples: int, check=None) -> None:
