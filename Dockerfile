@@ -1,4 +1,5 @@
-# NMD CDS Hooks service: slim Python, non-root, gunicorn serving service.app:create_app().
+# NMD CDS Hooks service: slim Python, non-root, gunicorn (gevent workers) serving the app named in
+# service/gunicorn_conf.py. Production needs NMD_CDS_BASE_URL (the JWT audience) and trusted issuers.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,4 +18,4 @@ USER cds
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('NMD_CDS_PORT', '8080'), timeout=4)"]
-CMD ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+CMD ["gunicorn", "-c", "python:service.gunicorn_conf"]
