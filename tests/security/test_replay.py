@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from service import dbpool
 from service.app import create_app
 from service.config import Settings
-from service import dbpool
 from service.errors import Unauthorized, Unavailable
 from service.security.auth import Authenticator
 from service.security.replay import ReplayStoreError
