@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
 from typing import Any
 
@@ -137,6 +138,7 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]
                 "bytes": getattr(resp, "sent", 0) if resp is not None else 0,
                 "ms": round(request_time.total_seconds() * 1000, 2),
                 "remote": environ.get("REMOTE_ADDR", "-"),
+                "worker": os.getpid(),
                 "user_agent": str(environ.get("HTTP_USER_AGENT", "-"))[:120],
             },
         )

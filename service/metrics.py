@@ -64,6 +64,17 @@ def record_call(rule_ids: Iterable[str], cards: Iterable[Mapping[str, Any]]) -> 
         CARDS.labels(topic, card.get("indicator", "none")).inc()
 
 
+def pending_cards() -> float:
+    """Cards waiting to be recorded, summed over this instance's worker processes."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return float(sum(s.value for m in PENDING.collect() for s in m.samples))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return float(
+        sum(s.value for m in registry.collect() if m.name == PENDING._name for s in m.samples)  # type: ignore[attr-defined]
+    )
+
+
 def store_error(store: str, operation: str) -> None:
     STORE_ERRORS.labels(store, operation).inc()
 

@@ -116,8 +116,8 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
                 raise
             result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
     except UnknownCards as exc:
-        if getattr(ledger, "recently_failed", lambda: False)():
-            # Another worker may still hold these cards in memory: retryable, not a definitive 422.
+        if getattr(ledger, "recently_failed", lambda: False)() or metrics.pending_cards() > 0:
+            # This or another worker may still hold these cards in memory: retryable, not a 422.
             log.warning(
                 "feedback deferred: unknown cards shortly after a store failure",
                 extra={"service": service_id, "problems": len(exc.problems)},
