@@ -172,12 +172,19 @@ class Client:
         return out
 
     def cards(self, pid: str = "p1") -> tuple[int, dict[str, Any]]:
-        status, _, payload = self.call("POST", SERVICE, hook_body(pid))
-        return status, json.loads(payload) if payload else {}
+        status, headers, payload = self.call("POST", SERVICE, hook_body(pid))
+        return status, _json(headers, payload)
 
     def feedback(self, items: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-        status, _, payload = self.call("POST", SERVICE + "/feedback", {"feedback": items})
-        return status, json.loads(payload) if payload else {}
+        status, headers, payload = self.call("POST", SERVICE + "/feedback", {"feedback": items})
+        return status, _json(headers, payload)
+
+
+def _json(headers: dict[str, str], payload: bytes) -> dict[str, Any]:
+    """The JSON body; a proxy's own error page (nginx's 502 is HTML) becomes {"raw": ...}."""
+    if headers.get("content-type", "").startswith("application/json"):
+        return dict(json.loads(payload))
+    return {"raw": payload[:200].decode("latin-1")}
 
 
 def hook_body(pid: str = "p1") -> dict[str, Any]:
