@@ -127,10 +127,10 @@ class Settings:
             except (TypeError, ValueError) as exc:
                 problems.append(f"{name}={raw[:80]!r}: {exc}")
         values.update(overrides)
+        settings = cls(**values)
+        problems += settings.problems()  # ranges and choices of what did parse (defaults for the rest)
         if problems:
             raise ConfigError(*problems)
-        settings = cls(**values)
-        settings.check()
         return settings
 
     def check(self, serving: bool = False) -> None:
