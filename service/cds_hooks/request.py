@@ -199,6 +199,8 @@ def _short(error: jsonschema.ValidationError) -> str:
     }
     if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "prefetch":
         return "a prefetch value must be a FHIR resource (object with resourceType) or null"
+    if error.validator == "pattern" and error.validator_value == "^[^\\u0000]*$":
+        return "must not contain a NUL character (U+0000)"
     if error.validator == "pattern" and error.absolute_path:
         field_name = str(error.absolute_path[-1])
         hints = {

@@ -93,7 +93,7 @@ def _run(schema: schemathesis.BaseSchema, suite: str, max_examples: int, check=N
     negative = schemathesis.GenerationMode.NEGATIVE
     for operation, mode in [(op, m) for op in operations for m in schemathesis.GenerationMode]:
         if mode is negative and not (len(operation.body) or len(operation.path_parameters)):
-            continue  # nothing to violate in GET /healthz or GET /openapi.json
+            continue  # nothing to violate in GET /healthz, /readyz, /metrics or /openapi.json
 
         @given(operation.as_strategy(generation_mode=mode))
         @settings(
@@ -115,7 +115,7 @@ def test_schemathesis_no_5xx(open_api):
 
 
 def _requires_401(case, resp) -> None:
-    if case.path not in ("/healthz", "/openapi.json"):
+    if case.path not in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
         assert resp.status_code == 401
 
 
