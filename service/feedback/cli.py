@@ -41,6 +41,9 @@ def _midnight(day: date) -> str:
 
 def main(argv: list[str], settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "report" and args.since and args.until and args.until < args.since:
+        print("--until is before --since", file=sys.stderr)
+        return 2
     settings = settings or Settings.from_env()
     if not settings.database_url and not settings.sqlite_file().exists():
         # Never a silent new, empty database: the service's file is elsewhere (NMD_CDS_SQLITE_PATH).
