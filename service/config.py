@@ -261,7 +261,7 @@ def _parse(type_name: Any, raw: str) -> Any:
 SETTINGS_DOC: dict[str, str] = {
     "host": "Address gunicorn binds to (the Docker image sets 0.0.0.0).",
     "workers": "Number of gunicorn worker processes.",
-    "threads": "Threads per gunicorn worker (gthread); the work is CPU-bound, so more add latency.",
+    "threads": "Unused since the gevent workers (a greenlet per connection); accepted so old settings start.",
     "port": "TCP port of the run command (the README's run script and the Dockerfile).",
     "base_url": "Public base URL of the service, used as the JWT audience; empty: derived from the request.",
     "max_body_bytes": "Largest request body accepted; larger bodies get 413.",
