@@ -47,7 +47,15 @@ def _thresholds(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["feedback"]:
         from service.feedback.cli import main as feedback_main
 
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, ThresholdError) as exc:
+    except ThresholdError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
