@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import warnings
 from typing import Any
 
@@ -32,6 +33,7 @@ _MESSAGES = {
     400: "malformed HTTP request",
     403: "request forbidden",
     408: "the request body did not arrive in time; send it at once",
+    413: "request body larger than {max_body} bytes",
     414: "request line too long",
     417: "unsupported Expect header",
     431: "request header fields too large: a header (a bearer token included) may hold at most {field} bytes",
@@ -40,12 +42,12 @@ _MESSAGES = {
 }
 
 
-def json_error(status: int, reason: str, limit_field: int = 0) -> bytes:
+def json_error(status: int, reason: str, limit_field: int = 0, max_body: int = 0) -> bytes:
     """A complete HTTP/1.1 error response with a JSON body; never echoes what the client sent."""
     body = json.dumps(
         {
             "error": reason.lower().replace(" ", "_"),
-            "message": _MESSAGES.get(status, reason).format(field=limit_field),
+            "message": _MESSAGES.get(status, reason).format(field=limit_field, max_body=max_body),
         }
     ).encode()
     head = (
@@ -96,15 +98,33 @@ class Worker(GeventWorker):
                 "request body not received in time: 408",
                 extra={"event": "slow_client", "timeout_s": self.body_read_timeout_s},
             )
-            try:
-                util.write_nonblock(sock, json_error(408, "Request Timeout"))
-            except OSError:
-                pass
+            self._answer(sock, 408, "Request Timeout")
             return False
-        if len(data) >= cap:
-            req.must_close = True  # the rest of an oversized chunked body is never read
+        if len(data) >= cap:  # a chunked body (no Content-Length) over the limit: the app never sees it
+            self._answer(sock, 413, "Payload Too Large")
+            _linger(sock)
+            return False
         req.body = Body(io.BytesIO(data))
         return True
+
+    def _answer(self, sock: Any, status: int, reason: str) -> None:
+        try:
+            util.write_nonblock(sock, json_error(status, reason, max_body=self.max_body_bytes))
+        except OSError:
+            pass
+
+
+def _linger(sock: Any, seconds: float = 1.0, most: int = 16 << 20) -> None:
+    """Read and drop what the client still sends (briefly) before the close: closing with unread data
+    sends a TCP reset, which can destroy the answer before the client has read it."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        with gevent.Timeout(seconds, False):
+            dropped = 0
+            while dropped < most and (chunk := sock.recv(65536)):
+                dropped += len(chunk)
+    except OSError:
+        pass
 
 
 def _content_length(req: Any) -> int | None:

@@ -202,3 +202,19 @@ def test_metrics_are_summed_over_worker_processes(server: Instance, client: Clie
         assert _metric(after, "nmd_cds_cards_total", topic=topic, indicator=indicator) >= 1
     assert "nmd_cds_rules_fired_total{" in after
     assert 'nmd_cds_http_request_duration_seconds_bucket{endpoint="/cds-services/<service_id>"' in after
+
+
+def test_a_chunked_body_over_the_limit_is_a_json_413(server: Instance) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    token = t.bearer(t.token(t.key("ES384"), aud=server.base_url + SERVICE))
+    chunks = (b"[" + b"0," * 512 * 1024 for _ in range(6))  # ~6 MiB, no Content-Length
+    conn.request(
+        "POST",
+        SERVICE,
+        body=chunks,
+        headers={"Authorization": token, "Content-Type": "application/json"},
+        encode_chunked=True,
+    )
+    resp = conn.getresponse()
+    assert resp.status == 413 and json.loads(resp.read())["error"] == "payload_too_large"
+    conn.close()
