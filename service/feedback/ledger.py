@@ -8,8 +8,8 @@ card's own override reasons within the suppression window, and the decisive evid
 is logged and the cards are sent unfiltered: feedback must never break the card service.
 
 Cards sent while the store was down are not forgotten: they wait in memory (``pending``, at most
-``PENDING_MAX``) and are recorded as soon as the store answers again — by the next call, by a
-background flush every ``FLUSH_EVERY_S``, and before the feedback endpoint judges a card unknown — so
+``PENDING_MAX``) and are recorded as soon as the store answers again — by a background flush every
+``FLUSH_EVERY_S`` (never on the card path), and before the feedback endpoint judges a card unknown — so
 the feedback clinicians give on them is accepted, not refused as feedback on a card never issued.
 """
 
@@ -118,7 +118,7 @@ class FeedbackLedger:
             return cards
         now = self.clock()
         records = [self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued]
-        if time.monotonic() < self._skip_until or not self.flush_pending():
+        if time.monotonic() < self._skip_until:
             self._keep(records)
             return cards
         try:

@@ -138,8 +138,8 @@ class SqlStore(ABC):
     def record_issued(self, cards: Sequence[IssuedCard]) -> int:
         """Record cards sent while the store was down (no suppression was decided for them); a card
         already recorded is skipped. Returns how many were new."""
-        self._ensure_ready()
-        with self._tx() as cur:
+        self._ensure_ready(quick=True)
+        with self._tx(quick=True) as cur:  # short waits: it runs beside card calls in the same process
             return self._insert_cards(cur, cards, skip_known=True)
 
     def _insert_cards(self, cur: Any, cards: Sequence[IssuedCard], skip_known: bool = False) -> int:
