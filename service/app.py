@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     def readiness() -> dict[str, str]:
         checks = authenticator.readiness()
         try:
-            feedback_store().ping()  # type: ignore[attr-defined]
+            feedback_store().ping()
             checks["feedback_store"] = "ok"
         except StoreError:
             checks["feedback_store"] = "unavailable"

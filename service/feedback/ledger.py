@@ -283,6 +283,9 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
     master, and a connection inherited across fork would be shared by every worker (SQLite advises
     against it; PostgreSQL would interleave one socket). Each worker then connects on first use."""
     store = open_store(settings)
+    if not settings.database_url:  # the absolute file, so an operator can point the CLI at the same one
+        path = str(settings.sqlite_file())
+        log.info("feedback store: SQLite", extra={"event": "store_sqlite", "path": path})
     try:
         store.migrate()
     except StoreError as exc:
