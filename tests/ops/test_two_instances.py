@@ -228,7 +228,8 @@ def test_killing_one_instance_mid_load_loses_no_acknowledged_feedback(deployment
     threads = [threading.Thread(target=post) for _ in range(8)]
     for th in threads:
         th.start()
-    while True:  # kill instance A once a third of the feedback is in
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill instance A once a third of the feedback is in
         with lock:
             if len(acknowledged) >= len(cards) // 3:
                 break
