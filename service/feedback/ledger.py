@@ -285,7 +285,9 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
     store = open_store(settings)
     if not settings.database_url:  # the absolute file, so an operator can point the CLI at the same one
         path = str(settings.sqlite_file())
-        log.info("feedback store: SQLite", extra={"event": "store_sqlite", "path": path})
+        logging.getLogger("nmd_cds.startup").info(
+            "feedback store: SQLite", extra={"event": "store_sqlite", "path": path}
+        )
     try:
         store.migrate()
     except StoreError as exc:
