@@ -16,6 +16,7 @@ Metrics: every worker writes to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh folder unl
 ``GET /metrics`` sums over workers.
 """
 
+import atexit
 import gc
 import os
 import shutil
@@ -29,7 +30,17 @@ from service.config import ConfigError, Settings
 def _refuse(exc: ConfigError) -> None:
     for line in exc.lines():
         print(line, file=sys.stderr)
+    _remove_metrics_dir()
     raise SystemExit(2)
+
+
+def _remove_metrics_dir() -> None:
+    """Only the master removes the folder it created (workers inherit atexit handlers too)."""
+    if globals().get("_own_metrics_dir") and os.getpid() == _master_pid:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+_master_pid = os.getpid()
 
 
 try:
@@ -52,6 +63,7 @@ if _metrics_dir:
 else:
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nmd-cds-metrics-")
     _own_metrics_dir = True
+    atexit.register(_remove_metrics_dir)
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
@@ -93,5 +105,4 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
 
 
 def on_exit(server):  # noqa: ARG001 - gunicorn hook signature
-    if globals().get("_own_metrics_dir"):
-        shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _remove_metrics_dir()
