@@ -36,8 +36,9 @@ def _refuse(exc: ConfigError) -> None:
 
 def _remove_metrics_dir() -> None:
     """Only the master removes the folder it created (workers inherit atexit handlers too)."""
-    if globals().get("_own_metrics_dir") and os.getpid() == _master_pid:
-        shutil.rmtree(_metrics_dir, ignore_errors=True)
+    folder = globals().get("_metrics_dir")
+    if globals().get("_own_metrics_dir") and folder and os.getpid() == _master_pid:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _master_pid = os.getpid()
