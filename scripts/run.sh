@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 export NMD_CDS_AUTH="${NMD_CDS_AUTH:-off}"
 export NMD_CDS_DEV_MODE="${NMD_CDS_DEV_MODE:-on}"
-exec .venv/bin/gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'
+exec .venv/bin/gunicorn -c python:service.gunicorn_conf

@@ -10,14 +10,17 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service import logs
+from service.cds_hooks import ops
 from service.cds_hooks.catalogue import bp as catalogue_bp
 from service.cds_hooks.feedback import bp as feedback_bp
+from service.cds_hooks.feedback import feedback_store
 from service.cds_hooks.handler import CardLedger, Engine
 from service.cds_hooks.routes import bp as cds_bp
 from service.cds_hooks.urls import public_base
 from service.config import Settings
 from service.errors import ApiError, PayloadTooLarge, Unauthorized
 from service.feedback.ledger import create_ledger
+from service.feedback.store import StoreError
 from service.security.auth import Authenticator
 from service.security.ssrf import validate_allowlist
 from service.trajectory import routes as trajectory
@@ -26,7 +29,7 @@ log = logging.getLogger("nmd_cds.app")
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
-UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/openapi.json"})
+UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 # The rule catalogue (no patient data, opened from card links) and the trajectory app (its users sign in
 # through the EHR, not with a CDS client's JWT) are not CDS Hooks endpoints.
 PUBLIC_PREFIXES = ("/knowledge", f"{trajectory.PREFIX}/")
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
         (settings or Settings.from_env()).with_(**overrides) if overrides else settings or Settings.from_env()
     )
     logs.configure(settings.log_level)
+    settings.check(serving=True)  # out-of-range values, no fixed JWT audience in production: ConfigError
     validate_allowlist(settings)  # a malformed FHIR allowlist entry stops start-up (ConfigError)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -52,6 +56,17 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     app.register_blueprint(catalogue_bp)
     trajectory.register(app, settings)  # the SMART app under /app/ (its users sign in through the EHR)
 
+    def readiness() -> dict[str, str]:
+        checks = authenticator.readiness()
+        try:
+            feedback_store().ping()
+            checks["feedback_store"] = "ok"
+        except StoreError:
+            checks["feedback_store"] = "unavailable"
+        return checks
+
+    ops.install(app, readiness)  # request ids, no-store, metrics, /readyz, /metrics (before auth below)
+
     @app.get("/openapi.json")
     def _openapi() -> Response:
         # The published description of the endpoints, for integrators and the schemathesis fuzz tests.
@@ -63,6 +78,8 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
             return Response(status=204)
         if request.path in UNAUTHENTICATED_PATHS or f"{request.path}/".startswith(PUBLIC_PREFIXES):
             return None
+        if request.routing_exception is not None:
+            return None  # unknown paths and methods get their 404 / 405 without a token
         authenticator.verify(request.headers.get("Authorization"), audience_url(settings))
         return None
 
@@ -84,7 +101,7 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
         return jsonify(exc.body()), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+    def _http_error(exc: HTTPException) -> tuple[Response, int, dict[str, str]]:
         status = exc.code or 500
         if status == 413:
             return _api_error(PayloadTooLarge(f"request body larger than {settings.max_body_bytes} bytes"))
@@ -96,7 +113,8 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
             "error": (exc.name or "error").lower().replace(" ", "_"),
             "message": messages.get(status, exc.description),
         }
-        return jsonify(body), status
+        allow = dict(exc.get_headers()).get("Allow")  # 405 names the methods the path accepts (RFC 9110)
+        return jsonify(body), status, ({"Allow": allow} if allow else {})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

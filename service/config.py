@@ -1,21 +1,44 @@
-"""Every setting of the service: its environment variable (``NMD_CDS_<NAME>``), type and default.
+"""Every setting of the service: its environment variable (``NMD_CDS_<NAME>``), type, default and range.
 
 This is the only module that reads the environment. ``Settings.from_env()`` is called once by
 ``create_app``; tests build ``Settings(...)`` directly or pass overrides to ``create_app``.
+
+Configuration is strict: an unknown ``NMD_CDS_*`` name (a misspelling), a value that does not parse, a
+number out of its range or a value outside its choices refuses start-up, each with one line naming the
+variable (``ConfigError.lines()``). ``NMD_CDS_TEST_*`` names are the test suite's and are ignored.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PREFIX = "NMD_CDS_"
+TEST_PREFIX = PREFIX + "TEST_"  # the test suite's own variables (e.g. NMD_CDS_TEST_PG_URL)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Relative paths (the default SQLite file) are resolved against the source checkout the service runs from,
+# so the service and ``python -m service feedback`` open the same file wherever they are started; an
+# installed package (no pyproject.toml beside it) resolves them against the working directory.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+DATA_ROOT: Path | None = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
 
 
 class ConfigError(ValueError):
-    """A setting has a value the service cannot use; the message names the variable."""
+    """Settings the service cannot use; each problem is one line naming the variable."""
+
+    def __init__(self, *problems: str):
+        self.problems = [p for p in problems if p] or ["invalid configuration"]
+        super().__init__("; ".join(self.problems))
+
+    def lines(self) -> list[str]:
+        """One line per problem, as printed when start-up is refused."""
+        return [f"configuration error: {p}" for p in self.problems]
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -50,6 +73,8 @@ class Settings:
         "http://localhost:3000",
     )
     log_level: str = "INFO"
+    body_read_timeout_s: float = 10.0  # whole request body must arrive within this (gunicorn worker)
+    instances: int = 1  # instances (replicas) of the service sharing state; > 1 requires PostgreSQL
     # --- clinical evaluation ---
     today: date | None = None  # pin "today" for reproducible tests; None = the real date (UTC)
     site_file: str = ""  # a site's overrides: thresholds and local codes (YAML or JSON)
@@ -89,25 +114,92 @@ class Settings:
     app_open_servers: tuple[str, ...] = ()  # FHIR base URLs read without authorization (dev mode only)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``NMD_CDS_*`` variables; ConfigError listing every problem (one line each)."""
         env = os.environ if environ is None else environ
+        known = {PREFIX + f.name.upper(): f for f in fields(cls)}
+        problems: list[str] = []
+        for name in sorted(n for n in env if n.startswith(PREFIX) and n not in known):
+            if not name.startswith(TEST_PREFIX):
+                near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                problems.append(f"{name}: unknown setting{hint}; service/config.py lists the settings")
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            name = PREFIX + f.name.upper()
+        for name, f in known.items():
             if name not in env:
                 continue
             raw = env[name]
             try:
                 values[f.name] = _parse(f.type, raw)
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{name}={raw!r}: {exc}") from exc
+                problems.append(f"{name}={raw[:80]!r}: {exc}")
         values.update(overrides)
         settings = cls(**values)
-        try:
-            settings.topic_days()
-        except ValueError as exc:
-            raise ConfigError(f"{PREFIX}TOPIC_SUPPRESSION_DAYS: {exc}") from exc
+        problems += settings.problems()  # ranges and choices of what did parse (defaults for the rest)
+        if problems:
+            raise ConfigError(*problems)
         return settings
+
+    def check(self, serving: bool = False) -> None:
+        """Raise ConfigError listing every out-of-range number, bad choice or inconsistency.
+
+        ``serving``: also what the HTTP service needs (a fixed JWT audience in production), which the
+        command-line tools do not.
+        """
+        problems = self.problems() + (self.serving_problems() if serving else [])
+        if problems:
+            raise ConfigError(*problems)
+
+    def problems(self) -> list[str]:
+        out = [
+            f"{PREFIX}{name.upper()}={getattr(self, name)!r}: must be between {low:g} and {high:g}"
+            for name, (low, high) in RANGES.items()
+            if not low <= getattr(self, name) <= high
+        ]
+        if self.log_level.upper() not in LOG_LEVELS:
+            out.append(f"{PREFIX}LOG_LEVEL={self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
+        if self.base_url and not _is_base_url(self.base_url):
+            out.append(
+                f"{PREFIX}BASE_URL={self.base_url!r}: must be an absolute http(s) URL, no query or fragment"
+            )
+        if self.database_url and urlsplit(self.database_url).scheme not in ("postgresql", "postgres"):
+            out.append(f"{PREFIX}DATABASE_URL: must be a postgresql:// URL")
+        bad_origins = [o for o in self.cors_origins if o != "*" and not _is_origin(o)]
+        if bad_origins:
+            out.append(
+                f"{PREFIX}CORS_ORIGINS: {bad_origins[0][:80]!r} is not '*' or an origin like https://host"
+            )
+        try:
+            self.topic_days()
+        except ValueError as exc:
+            out.append(f"{PREFIX}TOPIC_SUPPRESSION_DAYS: {exc}")
+        if self.instances > 1 and not self.database_url:
+            out.append(
+                f"{PREFIX}INSTANCES={self.instances}: several instances need shared state in PostgreSQL "
+                f"(set {PREFIX}DATABASE_URL); SQLite is local to one machine and one instance"
+            )
+        if self.instances > 1 and not self.patient_hash_secret:
+            out.append(
+                f"{PREFIX}INSTANCES={self.instances}: set {PREFIX}PATIENT_HASH_SECRET (the same in every "
+                "instance), or suppression will not work across instances"
+            )
+        return out
+
+    def serving_problems(self) -> list[str]:
+        if self.auth and not self.dev_mode and not self.base_url and not self.behind_proxy:
+            return [
+                f"{PREFIX}BASE_URL is required with authentication on outside dev mode: the JWT audience "
+                f"must not follow the client's Host header (or set {PREFIX}BEHIND_PROXY=on to trust a "
+                "proxy's X-Forwarded-Host/Proto)"
+            ]
+        return []
+
+    def sqlite_file(self) -> Path:
+        """The absolute path of the SQLite file (``sqlite_path`` resolved as the module docstring says)."""
+        path = Path(self.sqlite_path).expanduser()
+        if path.is_absolute():
+            return path
+        return (DATA_ROOT or Path.cwd()) / path
 
     def topic_days(self) -> dict[str, int]:
         """``topic_suppression_days`` as {topic: days}; raises ValueError on a malformed pair."""
@@ -123,6 +215,38 @@ class Settings:
         return replace(self, **changes)
 
 
+# Inclusive ranges of the numeric settings (checked by ``Settings.problems``).
+RANGES: dict[str, tuple[float, float]] = {
+    "port": (1, 65535),
+    "workers": (1, 64),
+    "threads": (1, 64),
+    "max_body_bytes": (1, 1 << 30),
+    "max_json_depth": (1, 10_000),
+    "max_array_length": (1, 100_000_000),
+    "body_read_timeout_s": (0.1, 600),
+    "instances": (1, 1000),
+    "fhir_timeout_s": (0.1, 120),
+    "fhir_page_count": (1, 1000),
+    "fhir_max_pages": (1, 10_000),
+    "fhir_max_response_bytes": (1, 1 << 30),
+    "jwt_leeway_s": (0, 600),
+    "jwt_max_lifetime_s": (1, 86_400),
+    "suppression_days": (0, 36_500),
+    "critical_suppression_days": (0, 36_500),
+    "retention_days": (1, 36_500),
+}
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
+
+
+def _is_origin(origin: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path in ("", "/")
+
+
 def _parse(type_name: Any, raw: str) -> Any:
     t = str(type_name)
     if t == "bool":
@@ -130,7 +254,10 @@ def _parse(type_name: Any, raw: str) -> Any:
     if t == "int":
         return int(raw)
     if t == "float":
-        return float(raw)
+        value = float(raw)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return value
     if t.startswith("tuple"):
         return _csv(raw)
     if t.startswith("date"):
@@ -141,14 +268,17 @@ def _parse(type_name: Any, raw: str) -> Any:
 SETTINGS_DOC: dict[str, str] = {
     "host": "Address gunicorn binds to (the Docker image sets 0.0.0.0).",
     "workers": "Number of gunicorn worker processes.",
-    "threads": "Threads per gunicorn worker (gthread); the work is CPU-bound, so more add latency.",
+    "threads": "Unused since the gevent workers (a greenlet per connection); accepted so old settings start.",
     "port": "TCP port of the run command (the README's run script and the Dockerfile).",
     "base_url": "Public base URL of the service, used as the JWT audience; empty: derived from the request.",
     "max_body_bytes": "Largest request body accepted; larger bodies get 413.",
     "max_json_depth": "Deepest JSON nesting accepted; deeper bodies get 400.",
     "max_array_length": "Longest JSON array accepted; longer arrays get 400.",
     "cors_origins": "Comma-separated browser origins allowed by CORS (`*` allows any).",
-    "log_level": "Python logging level.",
+    "log_level": "Python logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL).",
+    "body_read_timeout_s": "Seconds a client has to send a whole request body; slower clients get 408.",
+    "instances": "Instances (replicas) of the service behind one load balancer; more than 1 requires "
+    "PostgreSQL and a patient hash secret.",
     "today": "Pin the service's notion of today (YYYY-MM-DD) for reproducible tests; empty: the real date.",
     "site_file": "A site's overrides: thresholds and local codes, YAML or JSON, validated at start-up.",
     "include_cerebral_palsy": "Treat cerebral palsy as in scope (off by default).",
@@ -167,7 +297,7 @@ SETTINGS_DOC: dict[str, str] = {
     "jwt_leeway_s": "Clock leeway in seconds for `exp`/`iat`.",
     "jwt_max_lifetime_s": "Longest JWT lifetime accepted; also how long `jti` values are remembered.",
     "database_url": "PostgreSQL URL for feedback storage; empty: SQLite.",
-    "sqlite_path": "SQLite file for feedback storage when no database URL is set.",
+    "sqlite_path": "SQLite file for feedback storage without a database URL (relative: to the checkout).",
     "patient_hash_secret": "Secret for the keyed hash of patient ids in the feedback store.",
     "suppression_days": "Days a card overridden with a reason is not shown again for the same patient.",
     "topic_suppression_days": "Per-topic suppression periods, e.g. `spine-imaging=90,nutrition-referral=30`.",

@@ -72,8 +72,19 @@ class Unauthorized(ApiError):
 
 
 class Unavailable(ApiError):
+    """503: a store (or key set) the request needs is down. ``Retry-After`` says when to try again."""
+
     status = 503
     code = "unavailable"
+    retry_after_s = 5  # a locked or restarting database is usually back by then
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
 
 
 class DataUnavailable(ApiError):

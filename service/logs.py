@@ -7,6 +7,10 @@ import json
 import logging
 import sys
 import time
+from contextvars import ContextVar
+
+# The id of the request being served (X-Request-Id or a random one), added to every line logged for it.
+request_id: ContextVar[str | None] = ContextVar("nmd_cds_request_id", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -20,6 +24,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        rid = request_id.get()
+        if rid is not None:
+            line["request_id"] = rid
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = value

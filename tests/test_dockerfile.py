@@ -119,6 +119,7 @@ def test_image_start_command_serves_health_and_requires_auth(tmp_path):
         NMD_CDS_HOST="127.0.0.1",
         NMD_CDS_PORT=str(port),
         NMD_CDS_WORKERS="1",
+        NMD_CDS_BASE_URL="https://cds.example.org",  # production refuses to start without a fixed audience
         NMD_CDS_SQLITE_PATH=str(tmp_path / "feedback.sqlite3"),
         PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
     )

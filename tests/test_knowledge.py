@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
+from service.config import ConfigError
 from service.knowledge import KnowledgeError, default_knowledge, load_knowledge
 from service.knowledge.load import HERE
 
@@ -57,9 +58,11 @@ LOCAL = "https://ehr.example.org/codes"
 def test_bad_site_file_refuses_to_start_naming_file_and_key(tmp_path, settings, content, names):
     path = tmp_path / "site.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
-    with pytest.raises(KnowledgeError) as err:
+    with pytest.raises(ConfigError) as err:  # start-up refused, one line naming the setting, file and key
         create_app(settings.with_(site_file=str(path)))
-    assert names in str(err.value) and str(path) in str(err.value)
+    (line,) = err.value.lines()
+    assert line.startswith("configuration error: NMD_CDS_SITE_FILE: ")
+    assert names in line and str(path) in line
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -4,8 +4,10 @@ The body is validated against ``schemas/feedback.schema.json`` (every problem re
 400). Items naming a card this service never issued (or a suggestion not on that card) get 422 and
 nothing is stored: the request is well-formed but cannot be applied. Otherwise every item is
 committed in one transaction before the 200 (repeats of an item are idempotent); a storage
-failure answers 503 with ``Retry-After`` so the EHR can retry. Strings holding U+0000 are a 400:
-PostgreSQL text cannot store it, and a driver error would be a 503 the EHR retries forever.
+failure answers 503 with ``Retry-After`` so the EHR can retry. Stored strings holding U+0000 are
+a 400 (the schema's pattern): PostgreSQL text cannot store it. Cards sent while the store was down
+are recorded late (``service.feedback.ledger``): feedback on them is retried after recording them,
+and shortly after a store failure an unknown card is a 503 (retry), not a 422.
 Authentication and CORS come from app.py's hooks.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from service import metrics
 from service.cds_hooks.request import parse_json, validate
 from service.cds_hooks.routes import engine, require_json
 from service.config import Settings
@@ -26,8 +29,6 @@ from service.feedback.backends import open_store
 from service.feedback.store import FeedbackItem, FeedbackStore, StoreError, UnknownCards, ts
 
 log = logging.getLogger("nmd_cds.feedback")
-
-RETRY_AFTER_S = 5  # the Retry-After of a 503: a locked or restarting database is usually back by then
 
 bp = Blueprint("cds_hooks_feedback", __name__)
 
@@ -48,29 +49,13 @@ def feedback_store() -> FeedbackStore:
     return store
 
 
-def nul_paths(value: Any, path: str) -> list[str]:
-    """JSON paths (``feedback/0/card``) of every key or string value that contains U+0000."""
-    if isinstance(value, str):
-        return [path] if "\0" in value else []
-    if isinstance(value, dict):
-        return [
-            p
-            for k, v in value.items()
-            for p in ([f"{path}/{k}"] if "\0" in k else []) + nul_paths(v, f"{path}/{k}")
-        ]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}/{i}")]
-    return []
-
-
 def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
-    """Schema-valid JSON to FeedbackItems. Also checked here: the timestamp is a real instant that
-    stays within years 1..9999 in UTC (no 2021-02-30), and no string contains U+0000."""
+    """Schema-valid JSON to FeedbackItems. The schema already holds the timestamp to a real calendar
+    date in years 2..9998 and keeps U+0000 out of every stored string; the conversion to UTC is
+    checked again here for callers that skip the schema."""
     items: list[FeedbackItem] = []
     problems: list[str] = []
     for index, raw in enumerate(data["feedback"]):
-        nuls = nul_paths(raw, f"feedback/{index}")
-        problems += [f"{p}: contains a NUL character (U+0000)" for p in nuls]
         try:
             # ts() converts to UTC, which overflows near the limits (0001-01-01T00:00:00+01:00).
             outcome_at = ts(datetime.fromisoformat(raw["outcomeTimestamp"].upper()))
@@ -78,8 +63,6 @@ def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
             problems.append(
                 f"feedback/{index}/outcomeTimestamp: not a valid date-time between years 1 and 9999 UTC"
             )
-            continue
-        if nuls:
             continue
         reason = (raw.get("overrideReason") or {}).get("reason") or {}
         items.append(
@@ -98,14 +81,6 @@ def parse_items(data: dict[str, Any]) -> list[FeedbackItem]:
     return items
 
 
-@bp.after_request
-def _retry_after(resp: Response) -> Response:
-    # Here rather than on the error: app.py's handler renders every ApiError the same way.
-    if resp.status_code == 503:
-        resp.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
-    return resp
-
-
 @bp.post("/cds-services/<service_id>/feedback")
 def receive_feedback(service_id: str) -> tuple[Response, int]:
     engine().service(service_id)  # 404 before 415 for an unknown service
@@ -113,14 +88,31 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
     data = parse_json(require_json(), settings.max_json_depth, settings.max_array_length)
     validate(data, "feedback", "feedback body")
     items = parse_items(data)
+    ledger = engine().ledger
     try:
-        result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
+        try:
+            result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
+        except UnknownCards:
+            # Cards this process sent while the store was down may still wait in memory: record, retry.
+            if not getattr(ledger, "pending", lambda: 0)() or not ledger.flush_pending():  # type: ignore[union-attr]
+                raise
+            result = feedback_store().record_feedback(service_id, items, ts(datetime.now(UTC)))
     except UnknownCards as exc:
+        if getattr(ledger, "recently_failed", lambda: False)() or metrics.pending_cards() > 0:
+            # This or another worker may still hold these cards in memory: retryable, not a 422.
+            log.warning(
+                "feedback deferred: unknown cards shortly after a store failure",
+                extra={"service": service_id, "problems": len(exc.problems)},
+            )
+            raise Unavailable(
+                "feedback names cards not yet recorded; nothing was stored, retry later"
+            ) from None
         log.info(
             "feedback rejected: unknown cards", extra={"service": service_id, "problems": len(exc.problems)}
         )
         raise UnknownCard(str(exc) + "; nothing was stored", exc.problems[:50]) from None
     except StoreError as exc:
+        metrics.store_error("feedback", "record_feedback")
         log.error(
             "feedback not stored: storage failure",
             extra={"service": service_id, "items": len(items), "error": str(exc)},

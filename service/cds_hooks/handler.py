@@ -12,17 +12,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from service import metrics
 from service.cds_hooks import explain, urls
 from service.cds_hooks.cards import cards_from
 from service.cds_hooks.prefetch import ResolvedData, resolve_prefetch
 from service.cds_hooks.request import HookRequest, parse_hook_request, parse_json
 from service.cds_hooks.services import ServiceDefinition, service_definitions
 from service.cds_hooks.warmup import synthetic_chart
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.errors import ApiError, NotFound
 from service.fhir.build import IntakeStats, build_summary, summarise
 from service.fhir.summary import PatientSummary
-from service.knowledge import Knowledge, load_knowledge
+from service.knowledge import Knowledge, KnowledgeError, load_knowledge
 from service.rules import registry
 from service.rules.core import Finding, RuleContext
 from service.rules.registry import Evaluation, evaluate
@@ -73,7 +74,11 @@ class Engine:
 
     @classmethod
     def create(cls, settings: Settings, ledger: CardLedger | None = None) -> Engine:
-        knowledge = load_knowledge(settings.site_file or None)
+        try:
+            knowledge = load_knowledge(settings.site_file or None)
+        except KnowledgeError as exc:  # start-up refused with one line, like any other setting
+            where = "NMD_CDS_SITE_FILE" if settings.site_file else "knowledge files"
+            raise ConfigError(f"{where}: {exc}") from exc
         registry.check(knowledge.catalogue)
         engine = cls(settings, knowledge, ledger)
         engine.warm_up()
@@ -166,6 +171,7 @@ class Engine:
                     service_id=service.id,
                 )
             outcome = "ok"
+            metrics.record_call((r for f in result.evaluation.findings for r in f.rule_ids), cards)
             extra.update(
                 cards=len(cards),
                 rules=sorted({r for f in result.evaluation.findings for r in f.rule_ids}),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from service import metrics
 from service.cds_hooks.request import HookRequest
 from service.config import Settings
 from service.errors import DataUnavailable
@@ -109,9 +110,11 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
             try:
                 resources.extend(fut.result())
                 complete.add(key)
+                metrics.PREFETCH.labels(key, "ok").inc()
             except FhirError as exc:
                 failures.append(f"{key}: {exc.reason}")
                 first = first or exc
+                metrics.PREFETCH.labels(key, "failed").inc()
     if failures:
         log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": failures})
         # chained: a caller can tell a refused token (FhirAuthError) from a failing server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
@@ -71,13 +72,55 @@ def parse_json(body: bytes, max_depth: int, max_array_length: int) -> Any:
 
 def _stdlib_loads(body: bytes, max_depth: int) -> Any:
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not UTF-8 encoded JSON") from exc
     except RecursionError as exc:
         raise BadRequest(f"JSON nested deeper than {max_depth} levels") from exc
     except ValueError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    # json.loads turns a lone "\ud800" escape into a str no encoder or database accepts (orjson refuses
+    # it, which is how such a body gets here). Only bodies with a surrogate escape are walked.
+    if _SURROGATE_ESCAPE.search(body):
+        paths = lone_surrogate_paths(data, max_depth)
+        if paths:
+            raise BadRequest(
+                "request body is not valid Unicode: lone UTF-16 surrogate escape(s) (\\ud800-\\udfff "
+                "outside a pair)",
+                [f"{p}: holds a lone UTF-16 surrogate" for p in paths[:MAX_REPORTED]],
+            )
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def lone_surrogate_paths(value: Any, max_depth: int, path: str = "") -> list[str]:
+    """JSON paths (``feedback/0/card``) of keys and strings holding lone surrogates, depth-bounded."""
+    if isinstance(value, str):
+        return [path or "(body)"] if _has_lone_surrogate(value) else []
+    if max_depth <= 0:
+        return []
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}/{key}" if path else str(key)
+            if _has_lone_surrogate(key):
+                out.append(f"{path or '(body)'} (a key)")
+                where = f"{path}/?" if path else "?"
+            out += lone_surrogate_paths(item, max_depth - 1, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += lone_surrogate_paths(item, max_depth - 1, f"{path}/{index}" if path else str(index))
+    return out
 
 
 _is_dict = dict.__instancecheck__
@@ -156,6 +199,8 @@ def _short(error: jsonschema.ValidationError) -> str:
     }
     if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "prefetch":
         return "a prefetch value must be a FHIR resource (object with resourceType) or null"
+    if error.validator == "pattern" and error.validator_value == "^[^\\u0000]*$":
+        return "must not contain a NUL character (U+0000)"
     if error.validator == "pattern" and error.absolute_path:
         field_name = str(error.absolute_path[-1])
         hints = {

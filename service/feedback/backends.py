@@ -15,4 +15,4 @@ def open_store(settings: Settings, **kwargs: Any) -> FeedbackStore:
     """PostgreSQL when ``database_url`` is set, else SQLite at ``sqlite_path``. Does not connect yet."""
     if settings.database_url:
         return PostgresStore(settings.database_url, **kwargs)
-    return SqliteStore(settings.sqlite_path)
+    return SqliteStore(settings.sqlite_file())

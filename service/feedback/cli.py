@@ -1,7 +1,9 @@
 """python -m service feedback report|purge: the clinic's report and the retention purge.
 
 ``main(argv)`` takes the arguments after ``feedback``; settings come from the environment
-(NMD_CDS_*) unless a test passes them. Exit codes: 0 done, 1 storage failure, 2 usage error.
+(NMD_CDS_*) unless a test passes them. A relative SQLite path means the same absolute file as for the
+service (``Settings.sqlite_file``); a missing file is an error, not a new empty database. Exit codes: 0
+done, 1 storage failure, 2 usage error.
 """
 
 from __future__ import annotations
@@ -67,7 +69,18 @@ def _midnight(day: date) -> str:
 
 def main(argv: list[str], settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "report" and args.since and args.until and args.until < args.since:
+        print("--until is before --since", file=sys.stderr)
+        return 2
     settings = settings or Settings.from_env()
+    if not settings.database_url and not settings.sqlite_file().exists():
+        # Never a silent new, empty database: the service's file is elsewhere (NMD_CDS_SQLITE_PATH).
+        print(
+            f"feedback store error: no SQLite database at {settings.sqlite_file()} "
+            "(set NMD_CDS_SQLITE_PATH to the service's file, or NMD_CDS_DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 1
     # The CLI may scan or delete many rows: no statement timeout here.
     store = open_store(settings, statement_timeout_ms=None)
     try:

@@ -6,6 +6,11 @@ card's own override reasons within the suppression window, and the decisive evid
 (``Finding.evidence_key``) is unchanged. Critical cards are withheld at most
 ``critical_suppression_days``. Each decision is logged without patient data. Any storage failure
 is logged and the cards are sent unfiltered: feedback must never break the card service.
+
+Cards sent while the store was down are not forgotten: they wait in memory (``pending``, at most
+``PENDING_MAX``) and are recorded as soon as the store answers again — by a background flush every
+``FLUSH_EVERY_S`` (never on the card path), and before the feedback endpoint judges a card unknown — so
+the feedback clinicians give on them is accepted, not refused as feedback on a card never issued.
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service import metrics
 from service.config import Settings
 from service.feedback import OVERRIDE_REASON_SYSTEM, SILENCING_REASONS
 from service.feedback.backends import open_store
@@ -29,6 +39,9 @@ from service.rules.core import Finding, Indicator
 log = logging.getLogger("nmd_cds.feedback")
 
 RETRY_AFTER_FAILURE_S = 10.0  # after a storage failure, skip the ledger this long: calls stay fast
+PENDING_MAX = 50_000  # cards kept in memory while the store is down (oldest dropped beyond, and logged)
+FLUSH_EVERY_S = 2.0  # how often a process with pending cards tries to record them
+RECENT_FAILURE_S = 60.0  # feedback for an unknown card this soon after a failure gets 503, not 422
 
 _process_secret: bytes | None = None
 
@@ -72,6 +85,10 @@ class FeedbackLedger:
         self.topic_days = dict(topic_days or {})
         self.clock = clock
         self._skip_until = 0.0
+        self._failed_at = -1e9  # time.monotonic() of the last storage failure
+        self._pending: deque[IssuedCard] = deque()
+        self._pending_lock = threading.Lock()
+        self._flusher_pid = 0
 
     def _hmac(self, domain: str, value: str) -> str:
         return hmac.new(self._secret, f"{domain}\0{value}".encode(), hashlib.sha256).hexdigest()
@@ -98,13 +115,14 @@ class FeedbackLedger:
         service_id: str,
     ) -> list[dict[str, Any]]:
         cards = [card for _, card in issued]
-        if not issued or time.monotonic() < self._skip_until:
+        if not issued:
+            return cards
+        now = self.clock()
+        records = [self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued]
+        if time.monotonic() < self._skip_until:
+            self._keep(records)
             return cards
         try:
-            now = self.clock()
-            records = [
-                self._record(f, card, patient_id, hook_instance, service_id, now) for f, card in issued
-            ]
             longest = max(self.window_days(r.topic, r.indicator) for r in records)
             kept = self.store.issue(
                 records[0].patient_hash,
@@ -113,9 +131,10 @@ class FeedbackLedger:
                 lambda past: self._decide(records, past, now),
             )
         except Exception as exc:  # noqa: BLE001 - any failure: send the cards, log, back off
-            self._skip_until = time.monotonic() + RETRY_AFTER_FAILURE_S
+            self._failed(exc, "issue")
+            self._keep(records)
             log.error(
-                "card ledger failed: cards sent unfiltered and unrecorded",
+                "card ledger failed: cards sent unfiltered, recorded when the store answers again",
                 extra={
                     "event": "ledger_error",
                     "error_type": type(exc).__name__,
@@ -127,6 +146,65 @@ class FeedbackLedger:
             return cards
         withheld = {r.card_uuid for r in kept if r.suppressed_by}
         return [card for card in cards if card["uuid"] not in withheld]
+
+    # --- cards issued while the store was down ---------------------------------------------------------
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def recently_failed(self) -> bool:
+        """A storage failure in this process within ``RECENT_FAILURE_S``, or cards still waiting."""
+        return bool(self._pending) or time.monotonic() - self._failed_at < RECENT_FAILURE_S
+
+    def _failed(self, exc: Exception, operation: str) -> None:
+        self._failed_at = time.monotonic()
+        self._skip_until = self._failed_at + RETRY_AFTER_FAILURE_S
+        metrics.store_error("feedback", operation)
+
+    def _keep(self, records: list[IssuedCard]) -> None:
+        with self._pending_lock:
+            overflow = max(0, len(self._pending) + len(records) - PENDING_MAX)
+            for _ in range(min(overflow, len(self._pending))):
+                self._pending.popleft()
+            self._pending.extend(records[-PENDING_MAX:])
+            metrics.PENDING.set(len(self._pending))
+        if overflow:
+            log.error(
+                "cards issued while the store is down exceed the memory bound: oldest forgotten",
+                extra={"event": "ledger_pending_dropped", "dropped": overflow},
+            )
+        self._start_flusher()
+
+    def flush_pending(self) -> bool:
+        """Record the cards kept while the store was down; True when none is left waiting."""
+        with self._pending_lock:
+            batch = list(self._pending)
+        if not batch:
+            return True
+        try:
+            new = self.store.record_issued(batch)
+        except Exception as exc:  # noqa: BLE001 - still down: keep them, back off
+            self._failed(exc, "flush")
+            return False
+        with self._pending_lock:
+            for _ in range(min(len(batch), len(self._pending))):
+                self._pending.popleft()
+            left = len(self._pending)
+            metrics.PENDING.set(left)
+        log.info(
+            "cards issued while the store was down are now recorded",
+            extra={"event": "ledger_pending_flushed", "cards": len(batch), "new": new},
+        )
+        return left == 0
+
+    def _start_flusher(self) -> None:
+        """One daemon thread per process (a greenlet under gevent) retrying while cards wait."""
+        with self._pending_lock:
+            if self._flusher_pid == os.getpid():
+                return
+            self._flusher_pid = os.getpid()
+        flusher = threading.Thread(target=_flush_loop, args=(weakref.ref(self),), daemon=True)
+        flusher.start()
 
     def _record(
         self,
@@ -206,6 +284,11 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
     master, and a connection inherited across fork would be shared by every worker (SQLite advises
     against it; PostgreSQL would interleave one socket). Each worker then connects on first use."""
     store = open_store(settings)
+    if not settings.database_url:  # the absolute file, so an operator can point the CLI at the same one
+        path = str(settings.sqlite_file())
+        logging.getLogger("nmd_cds.startup").info(
+            "feedback store: SQLite", extra={"event": "store_sqlite", "path": path}
+        )
     try:
         store.migrate()
     except StoreError as exc:
@@ -227,3 +310,18 @@ def create_ledger(settings: Settings, topic_days: Mapping[str, int] | None = Non
         settings.critical_suppression_days,
         topic_days,
     )
+
+
+def _flush_loop(ref: weakref.ref[FeedbackLedger]) -> None:
+    """Retry until no card waits; ends too when the ledger is gone (a weak reference: tests make many)."""
+    while True:
+        time.sleep(FLUSH_EVERY_S)
+        ledger = ref()
+        if ledger is None:
+            return
+        if time.monotonic() >= ledger._skip_until and ledger.flush_pending():
+            with ledger._pending_lock:
+                if not ledger._pending:  # a card kept meanwhile starts a new loop
+                    ledger._flusher_pid = 0
+                    return
+        del ledger

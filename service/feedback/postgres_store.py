@@ -1,4 +1,4 @@
-"""PostgreSQL backend (psycopg 3): one connection per thread and process, reused across calls.
+"""PostgreSQL backend (psycopg 3): connections from the store's pool, lent per transaction.
 
 Tables live in ``schema`` (created on first use) when one is given; otherwise in the first schema of
 the connection's search_path, which a URL can set (``?options=-csearch_path%3Dnmd_cds``) — so tests
@@ -11,7 +11,6 @@ it ends with the transaction) and a 2 s connect timeout — psycopg's floor, it 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,26 +49,30 @@ class PostgresStore(SqlStore):
         self.connect_timeout_s = connect_timeout_s
         self.statement_timeout_ms = statement_timeout_ms
 
-    def _connect(self, quick: bool = False) -> psycopg.Connection[Any]:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid() and not conn.closed:
-            return conn
-        timeout = self.quick_connect_timeout_s if quick else self.connect_timeout_s
+    def _open(self) -> psycopg.Connection[Any]:
+        timeout = getattr(self._current, "connect_timeout_s", self.connect_timeout_s)
         conn = psycopg.connect(self.url, autocommit=True, connect_timeout=timeout)
-        if self.schema:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-        if self.statement_timeout_ms:
-            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.statement_timeout_ms)))
-        self._register(conn)
+        try:
+            if self.schema:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            if self.statement_timeout_ms:
+                conn.execute(
+                    sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.statement_timeout_ms))
+                )
+        except psycopg.Error:
+            conn.close()
+            raise
         return conn
 
     @contextmanager
-    def _tx(self, write: bool = True, quick: bool = False) -> Iterator[Any]:
+    def _tx(self, write: bool = True, quick: bool = False, durable: bool = False) -> Iterator[Any]:
+        # A new connection waits the card path's short connect timeout when ``quick``.
+        self._current.connect_timeout_s = self.quick_connect_timeout_s if quick else self.connect_timeout_s
         try:
-            conn = self._connect(quick)
+            conn = self._pool.acquire()
         except psycopg.Error as exc:
-            self._drop()
             raise StoreError(f"PostgreSQL store unavailable: {type(exc).__name__}") from exc
+        self._current.conn = conn
         try:
             with conn.transaction(), conn.cursor() as cur:
                 if quick:  # SET LOCAL: back to the session's (long) timeout when the transaction ends
@@ -80,9 +83,19 @@ class PostgresStore(SqlStore):
                     )
                 yield cur
         except psycopg.Error as exc:
-            if conn.broken or conn.closed:
-                self._drop()
+            self._finish(conn)
             raise StoreError(f"PostgreSQL store failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            self._finish(conn)
+            raise
+        self._finish(conn)
+
+    def _finish(self, conn: psycopg.Connection[Any]) -> None:
+        self._current.conn = None
+        broken = conn.broken or conn.closed
+        self._pool.release(conn, broken=broken)
+        if broken:  # the server went away: its other idle connections are dead too
+            self._pool.close()
 
     def _lock_for_migration(self, cur: Any) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
@@ -99,6 +112,6 @@ class PostgresStore(SqlStore):
         """Remove this store's schema and everything in it (tests and decommissioning only)."""
         if not self.schema:
             raise ValueError("drop_schema needs an explicit schema")
-        conn = self._connect()
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+        with self._tx() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
         self._ready = False

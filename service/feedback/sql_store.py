@@ -9,7 +9,6 @@ the CLI wait the long timeouts because their callers are told the outcome.
 
 from __future__ import annotations
 
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -17,6 +16,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+from service.dbpool import ConnectionPool
 from service.feedback.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, statements_for
 from service.feedback.store import (
     Decide,
@@ -40,7 +40,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
 
 class SqlStore(ABC):
     """Everything but opening connections: the SQL is written once with ``?`` placeholders, and the
-    per-thread connection bookkeeping (one per thread and process, closed together) is shared."""
+    connections come from one pool per store (``service.dbpool``: lent per transaction, fork-safe)."""
 
     dialect = ""
     placeholder = "?"
@@ -48,43 +48,39 @@ class SqlStore(ABC):
 
     def __init__(self) -> None:
         self._ready = False
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
-
-    def _register(self, conn: Any, **state: Any) -> None:
-        """Make ``conn`` this thread's connection (with per-connection ``state``) and remember it."""
-        self._local.conn, self._local.pid = conn, os.getpid()
-        for key, value in state.items():
-            setattr(self._local, key, value)
-        with self._lock:
-            self._all.append(conn)
-
-    def _drop(self) -> None:
-        """Forget this thread's connection; close it unless it was inherited across a fork."""
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None and self._local.pid == os.getpid():
-            try:
-                conn.close()
-            except self.driver_errors:
-                pass
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            try:
-                conn.close()
-            except self.driver_errors:
-                pass
-        self._local = threading.local()
+        self._pool: ConnectionPool[Any] = ConnectionPool(self._open, self._close_conn)
+        self._current = threading.local()  # the connection of the transaction running in this thread
 
     @abstractmethod
-    def _tx(self, write: bool = True, quick: bool = False) -> AbstractContextManager[Any]:
+    def _open(self) -> Any:
+        """A new connection, configured."""
+
+    def _close_conn(self, conn: Any) -> None:
+        try:
+            conn.close()
+        except self.driver_errors:
+            pass
+
+    def active_connection(self) -> Any:
+        """The connection of the transaction this thread (or greenlet) is running, else None (tests)."""
+        return getattr(self._current, "conn", None)
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers a trivial query now (readiness)."""
+        with self._tx(write=False, quick=True) as cur:
+            cur.execute("SELECT 1")
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @abstractmethod
+    def _tx(
+        self, write: bool = True, quick: bool = False, durable: bool = False
+    ) -> AbstractContextManager[Any]:
         """A cursor inside one transaction (``write``: take the write lock up front; ``quick``: use
-        the card path's short lock/statement/connect timeouts); driver errors become StoreError, and
-        a broken connection is dropped so the next call reconnects."""
+        the card path's short lock/statement/connect timeouts; ``durable``: the commit must survive a
+        power loss, because the caller is told it is stored); driver errors become StoreError, and a
+        broken connection is dropped so the next call opens a new one."""
 
     def _lock_for_migration(self, cur: Any) -> None:  # noqa: B027 - optional hook
         """Serialise concurrent migrators (SQLite's BEGIN IMMEDIATE already does)."""
@@ -136,28 +132,45 @@ class SqlStore(ABC):
             )
             past = [PastOverride(r[0], r[1], r[2], r[3], r[4], r[5], min(r[6], r[7])) for r in cur.fetchall()]
             cards = decide(past)
-            cur.executemany(
-                self._q("INSERT INTO issued_card VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                [
-                    (
-                        c.card_uuid,
-                        c.service_id,
-                        c.hook_instance,
-                        c.issued_at,
-                        c.patient_hash,
-                        ",".join(c.rule_ids),
-                        c.topic,
-                        c.action,
-                        c.indicator,
-                        c.rec_key,
-                        c.evidence_digest,
-                        ",".join(c.suggestion_uuids),
-                        c.suppressed_by,
-                    )
-                    for c in cards
-                ],
-            )
+            self._insert_cards(cur, cards)
         return cards
+
+    def record_issued(self, cards: Sequence[IssuedCard]) -> int:
+        """Record cards sent while the store was down (no suppression was decided for them); a card
+        already recorded is skipped. Returns how many were new."""
+        self._ensure_ready(quick=True)
+        with self._tx(quick=True) as cur:  # short waits: it runs beside card calls in the same process
+            return self._insert_cards(cur, cards, skip_known=True)
+
+    def _insert_cards(self, cur: Any, cards: Sequence[IssuedCard], skip_known: bool = False) -> int:
+        conflict = " ON CONFLICT (card_uuid) DO NOTHING" if skip_known else ""
+        rows = [
+            (
+                c.card_uuid,
+                c.service_id,
+                c.hook_instance,
+                c.issued_at,
+                c.patient_hash,
+                ",".join(c.rule_ids),
+                c.topic,
+                c.action,
+                c.indicator,
+                c.rec_key,
+                c.evidence_digest,
+                ",".join(c.suggestion_uuids),
+                c.suppressed_by,
+            )
+            for c in cards
+        ]
+        sql = self._q("INSERT INTO issued_card VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict)
+        if not skip_known:
+            cur.executemany(sql, rows)
+            return len(rows)
+        new = 0
+        for row in rows:  # one statement each: rowcount tells new rows from known ones
+            cur.execute(sql, row)
+            new += max(cur.rowcount, 0)
+        return new
 
     def record_feedback(
         self, service_id: str, items: Sequence[FeedbackItem], received_at: str
@@ -165,7 +178,7 @@ class SqlStore(ABC):
         """Store every item or none; an item already stored is counted as a duplicate, not an error."""
         self._ensure_ready()
         uuids = sorted({i.card_uuid for i in items})
-        with self._tx() as cur:
+        with self._tx(durable=True) as cur:
             known: dict[str, set[str]] = {}
             for chunk in _chunks(uuids):
                 cur.execute(

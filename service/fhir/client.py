@@ -1,7 +1,8 @@
 """Reads from the EHR's FHIR server when prefetch is missing: bearer token, short timeout, paging.
 
 Failures map to a few typed exceptions (fhirclient style) that the HTTP layer turns into 412.
-The token is sent only to the server it came with: a ``next`` link to another origin is refused.
+The token is sent only to the server it came with and under its base path: every URL (``next`` links
+included) is normalised as it will go on the wire, checked, then sent exactly as checked.
 Redirects are never followed and response bodies are capped in size.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -40,8 +41,45 @@ class FhirBadResponse(FhirError):
     pass
 
 
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4: resolve ``.`` and ``..`` segments (never above the root)."""
+    segments = path.split("/")
+    out: list[str] = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(segment)
+    return "/".join(out)
+
+
+def normalise_url(url: str) -> str:
+    """The URL exactly as it goes on the wire: what ``requests`` prepares (it percent-encodes, and decodes
+    unreserved escapes, so ``%2e%2e`` becomes ``..``) with dot segments removed and no fragment, repeated
+    until nothing changes. Encoded slashes and backslashes in the path are refused: servers differ on
+    whether they separate segments, so no check could say where such a URL leads."""
+    current = url
+    for _ in range(4):
+        try:
+            prepared = requests.Request("GET", current).prepare().url or ""
+        except (requests.RequestException, ValueError) as exc:
+            raise FhirBadResponse(f"unusable URL ({type(exc).__name__})") from exc
+        parts = urlsplit(prepared)
+        if "\\" in parts.path or any(e in parts.path.lower() for e in ("%2f", "%5c")):
+            raise FhirBadResponse("URL path holds an encoded slash or a backslash")
+        cleaned = urlunsplit((parts.scheme, parts.netloc, _remove_dot_segments(parts.path), parts.query, ""))
+        if cleaned == current:
+            return cleaned
+        current = cleaned
+    raise FhirBadResponse("URL does not normalise")
+
+
 def _within(url: str, base: str) -> bool:
-    """``url`` is on ``base``'s server and under its path: the only place the token may go."""
+    """``url`` (normalised) is on ``base``'s server and under its path: the only place the token may go."""
     u, b = urlsplit(url), urlsplit(base)
     if (u.scheme.lower(), u.netloc.lower()) != (b.scheme.lower(), b.netloc.lower()):
         return False
@@ -62,7 +100,7 @@ class FhirClient:
         max_response_bytes: int,
         session: requests.Session | None = None,
     ):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normalise_url(base_url).rstrip("/")
         self._token = access_token
         self._timeout_s = timeout_s
         self._deadline = time.monotonic() + timeout_s
@@ -88,25 +126,31 @@ class FhirClient:
         while (next_url := next_link(body)) is not None:
             if pages >= self._max_pages:
                 raise FhirBadResponse(f"more than {self._max_pages} result pages")
-            if not _within(next_url, self.base_url):
-                raise FhirBadResponse("next link points to another server or outside the FHIR base URL")
-            body = self._get(next_url)
+            body = self._get(next_url, what="next link")
             if body.get("resourceType") != "Bundle":
                 raise FhirBadResponse("next page is not a Bundle")
             resources.extend(bundle_resources(body))
             pages += 1
         return resources
 
-    def _get(self, url: str) -> dict[str, Any]:
+    def _get(self, url: str, what: str = "URL") -> dict[str, Any]:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s")
+        # Normalised first, then checked, then sent exactly as checked (no later rewriting can move it).
+        url = normalise_url(url)
+        if not _within(url, self.base_url):
+            raise FhirBadResponse(f"{what} points to another server or outside the FHIR base URL")
         headers = {"Accept": "application/fhir+json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            resp = self._session.get(
-                url, headers=headers, timeout=remaining, allow_redirects=False, stream=True
+            prepared = self._session.prepare_request(requests.Request("GET", url, headers=headers))
+            if prepared.url != url:
+                raise FhirBadResponse(f"{what} would be rewritten before sending")
+            env = self._session.merge_environment_settings(url, {}, None, None, None)
+            resp = self._session.send(
+                prepared, **{**env, "timeout": remaining, "allow_redirects": False, "stream": True}
             )
         except requests.Timeout as exc:
             raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s") from exc

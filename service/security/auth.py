@@ -3,7 +3,9 @@
 Order of checks: bearer header → header (``alg`` on the allowlist, ``typ`` JWT, ``kid``) → ``iss`` trusted →
 ``jku`` on that issuer's allowlist → key by ``kid`` → signature, ``aud``, ``exp``, ``iat`` (leeway) →
 lifetime ≤ ``jwt_max_lifetime_s`` → ``tenant`` → ``jti`` never seen. Every failure raises
-``Unauthorized(reason)``: the body says nothing, the reason (never the token) goes to the log.
+``Unauthorized(reason)``: the body says nothing, the reason (never the token) goes to the log. Two
+exceptions: a replay store that cannot answer is ``Unavailable`` (503 + Retry-After: nothing is wrong
+with the token), and a signed ``jti`` that is not valid Unicode is ``BadRequest`` (400: fix the client).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 import jwt
 
+from service import metrics
 from service.config import Settings
-from service.errors import Unauthorized
+from service.errors import BadRequest, Unauthorized, Unavailable
 from service.security.issuers import TrustedIssuer, load_trusted_issuers
 from service.security.jwks import KeySetCache, public_key
 from service.security.replay import ReplayGuard, ReplayStoreError
@@ -60,6 +63,25 @@ class Authenticator:
                 extra={"event": "trust_sandbox"},
             )
 
+    def readiness(self) -> dict[str, str]:
+        """What authentication needs, each "ok" or why not: the replay store, each issuer's key set."""
+        if not self.settings.auth:
+            return {}
+        checks: dict[str, str] = {}
+        ping = getattr(getattr(self._replay, "shared", None), "ping", None)
+        if ping is not None:
+            try:
+                ping()
+                checks["replay_store"] = "ok"
+            except ReplayStoreError:
+                metrics.store_error("replay", "readiness")
+                checks["replay_store"] = "unavailable"
+        for iss, issuer in sorted(self.issuers.items()):
+            source = issuer.configured_source()
+            if source is not None:
+                checks[f"key_set {iss}"] = "ok" if self._keys.has_keys(source) else "unavailable"
+        return checks
+
     def verify(self, authorization: str | None, audience: str) -> None:
         """Raise ``Unauthorized(reason)`` unless the header carries a valid JWT for ``audience``."""
         if not self.settings.auth:
@@ -85,12 +107,21 @@ class Authenticator:
         jti = verified.get("jti")
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("JWT jti must be a non-empty string")
+        if not is_valid_unicode(jti):
+            # A lone UTF-16 surrogate (from a \ud800 escape) cannot be stored: say so instead of a 500.
+            raise BadRequest("the JWT's jti claim is not valid Unicode (it holds a lone UTF-16 surrogate)")
         expires_at = float(verified["exp"]) + self.settings.jwt_leeway_s  # finite: checked above
         try:
             seen = self._replay.seen_before(iss, jti, expires_at)
         except ReplayStoreError as exc:
-            # Fail closed: a replay check that cannot run must not let the token through.
-            raise Unauthorized(f"replay check unavailable: {exc}") from exc
+            # Fail closed: a replay check that cannot run must not let the token through. The client did
+            # nothing wrong, so not 401 (which EHRs do not retry) but 503 + Retry-After.
+            metrics.store_error("replay", "replay_check")
+            log.error(
+                "replay check unavailable: token neither accepted nor refused",
+                extra={"event": "replay_store_error", "error": str(exc)},
+            )
+            raise Unavailable("the service cannot check tokens right now; retry later") from exc
         if seen:
             raise Unauthorized("JWT jti already used (replay)")
 
@@ -144,6 +175,15 @@ class Authenticator:
     def _check_tenant(self, issuer: TrustedIssuer, claims: dict[str, Any]) -> None:
         if issuer.tenants and claims.get("tenant") not in issuer.tenants:
             raise Unauthorized("JWT tenant is not allowed for this issuer")
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for strings holding lone UTF-16 surrogates, which no database or UTF-8 encoder accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def public_key_for(jwk: dict[str, Any], alg: str) -> Any:

@@ -85,6 +85,17 @@ class KeySetCache:
             assert entry is not None  # loaded above when missing
             return entry.keys.get(kid)
 
+    def has_keys(self, source: Source) -> bool:
+        """Whether the set at ``source`` holds at least one usable key (loaded now if not cached)."""
+        with self._lock:
+            entry = self._entries.get(source)
+            if entry is not None and entry.keys and self._clock() - entry.loaded_at <= self._max_age_s:
+                return True
+        self.find(source, "")  # loads (or reloads, at most once per min_refresh_s) under the usual rules
+        with self._lock:
+            entry = self._entries.get(source)
+            return bool(entry and entry.keys)
+
     def _load(self, source: Source) -> dict[str, dict[str, Any]]:
         kind, where = source
         if kind == "file":

@@ -3,7 +3,8 @@
 ``ReplayCache`` lives in the process: a fast first check. gunicorn's worker processes each keep their own,
 so with authentication on it sits in front of a shared store in the service's database
 (``service/security/replay_store.py``, ``LayeredReplay``): a token replayed to another worker is refused there
-too. A store that cannot answer raises ``ReplayStoreError`` and the token is refused. See docs/security.md.
+too. A store that cannot answer raises ``ReplayStoreError``: the token is not accepted (503, retry later) and
+not remembered either. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class ReplayCache:
             heapq.heappush(self._heap, (expires_at, key))
             return False
 
+    def forget(self, iss: str, jti: str) -> None:
+        """Drop (iss, jti): its use was not completed (the shared store could not record it)."""
+        with self._lock:
+            self._expiry.pop((iss, jti), None)
+
     def _purge(self, now: float) -> None:
         while self._heap and self._heap[0][0] < now:
             _, key = heapq.heappop(self._heap)
@@ -68,4 +74,9 @@ class LayeredReplay:
     def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
         if self.local.seen_before(iss, jti, expires_at):
             return True
-        return self.shared.seen_before(iss, jti, expires_at)
+        try:
+            return self.shared.seen_before(iss, jti, expires_at)
+        except ReplayStoreError:
+            # The client is told to retry (503): the same token must then not be taken for a replay here.
+            self.local.forget(iss, jti)
+            raise

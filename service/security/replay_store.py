@@ -5,16 +5,17 @@ worker. These stores keep ``(iss, jti, expires_at)`` in table ``jwt_replay`` of 
 SQLite at ``sqlite_path`` or PostgreSQL at ``database_url`` — and answer "seen before" with one atomic
 upsert: a live row wins, an expired row is taken over. Expired rows are purged every ``purge_every`` inserts.
 
-Connections are opened on first use, one per thread and process, and reopened after a fork: the app is
-preloaded in the gunicorn master, which must not hold a connection its workers would share. Any database
-failure raises ``ReplayStoreError``; the caller refuses the token (fail closed).
+Connections come from a pool (``service.dbpool``), opened on first use and never shared across a fork: the
+app is preloaded in the gunicorn master, which must not hold a connection its workers would share. Any
+database failure raises ``ReplayStoreError``; the token is not accepted (fail closed) and the caller gets
+503 with Retry-After, not 401: the client did nothing wrong and may retry.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +24,13 @@ from typing import Any
 import psycopg
 
 from service.config import Settings
+from service.dbpool import ConnectionPool
 from service.security.replay import LayeredReplay, ReplayCache, ReplayGuard, ReplayStoreError
 
 TABLE = "jwt_replay"
-SQLITE_BUSY_TIMEOUT_MS = 250  # a request waits at most this long for another writer, then gets 401
+# A request waits at most this long for another writer, then gets 503. The write is tiny: the wait is
+# only long under a burst of feedback commits (synchronous=FULL) on the same file.
+SQLITE_BUSY_TIMEOUT_MS = 5000
 PURGE_EVERY = 500
 PG_CONNECT_TIMEOUT_S = 2
 PG_STATEMENT_TIMEOUT_MS = 1000
@@ -47,7 +51,7 @@ _PURGE = f"DELETE FROM {TABLE} WHERE expires_at < {{p}}"
 
 
 class _SqlReplayStore:
-    """Per-thread, per-process connections and the seen-before logic; subclasses connect."""
+    """The seen-before logic over a pool of connections (``service.dbpool``); subclasses connect."""
 
     kind = "SQL"
     placeholder = "?"
@@ -55,46 +59,57 @@ class _SqlReplayStore:
     def __init__(self, *, purge_every: int = PURGE_EVERY, clock: Callable[[], float] = time.time):
         self._purge_every = purge_every
         self._clock = clock
-        self._local = threading.local()
+        self._pool: ConnectionPool[Any] = ConnectionPool(self._open, lambda conn: conn.close())
+        self._inserts = itertools.count(1)
 
     def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
         now = self._clock()
         p = self.placeholder
-        try:
-            conn = self._connection()
-            rowcount = conn.execute(_UPSERT.format(p=p), (iss, jti, expires_at, now)).rowcount
-        except (sqlite3.Error, psycopg.Error, OSError) as exc:
-            self._drop()
-            raise ReplayStoreError(f"{self.kind} replay store failed ({type(exc).__name__}: {exc})") from exc
-        self._local.inserts += 1
-        if self._local.inserts % self._purge_every == 0:
+        # One retry on a fresh connection: after a database restart the pooled connection is dead, and
+        # the upsert on it was never applied (autocommit: a statement that fails commits nothing).
+        for attempt in (1, 2):
             try:
-                conn.execute(_PURGE.format(p=p), (now,))
-            except (sqlite3.Error, psycopg.Error):
-                pass  # housekeeping only: the jti is recorded; the next purge catches up
-        return rowcount == 0
+                conn = self._pool.acquire()
+            except (sqlite3.Error, psycopg.Error, OSError) as exc:
+                what = f"{self.kind} replay store unavailable ({type(exc).__name__})"
+                raise ReplayStoreError(what) from exc
+            try:
+                rowcount = conn.execute(_UPSERT.format(p=p), (iss, jti, expires_at, now)).rowcount
+                if next(self._inserts) % self._purge_every == 0:
+                    self._purge(conn, now)
+            except (sqlite3.Error, psycopg.Error, OSError) as exc:
+                self._pool.release(conn, broken=True)
+                if attempt == 1 and self._connection_lost(conn):
+                    self._pool.close()  # the other idle connections went with the server
+                    continue
+                what = f"{self.kind} replay store failed ({type(exc).__name__}: {exc})"
+                raise ReplayStoreError(what) from exc
+            self._pool.release(conn)
+            return rowcount == 0
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        # After a fork the parent's connection is not ours to use or close: just forget it.
-        self._local.conn = None
-        conn = self._open()
-        self._local.conn, self._local.pid, self._local.inserts = conn, os.getpid(), 0
-        return conn
+    def _purge(self, conn: Any, now: float) -> None:
+        try:
+            conn.execute(_PURGE.format(p=self.placeholder), (now,))
+        except (sqlite3.Error, psycopg.Error):
+            pass  # housekeeping only: the jti is recorded; the next purge catches up
+
+    def ping(self) -> None:
+        """Raise ReplayStoreError unless the store answers now (readiness)."""
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(f"SELECT count(*) FROM {TABLE} WHERE 1 = 0")
+        except (sqlite3.Error, psycopg.Error, OSError) as exc:
+            raise ReplayStoreError(f"{self.kind} replay store unavailable ({type(exc).__name__})") from exc
+
+    def _connection_lost(self, conn: Any) -> bool:
+        return False
 
     def _open(self) -> Any:
         raise NotImplementedError
 
-    def _drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None and self._local.pid == os.getpid():
-            try:
-                conn.close()
-            except (sqlite3.Error, psycopg.Error):
-                pass
+    def close(self) -> None:
+        self._pool.close()
 
 
 class SqliteReplayStore(_SqlReplayStore):
@@ -135,6 +150,9 @@ class PostgresReplayStore(_SqlReplayStore):
         super().__init__(**kwargs)
         self.url = url
 
+    def _connection_lost(self, conn: Any) -> bool:
+        return bool(conn.broken or conn.closed)
+
     def _open(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
         try:
@@ -154,6 +172,6 @@ def replay_guard(settings: Settings, clock: Callable[[], float] = time.time) -> 
     shared: _SqlReplayStore = (
         PostgresReplayStore(settings.database_url, clock=clock)
         if settings.database_url
-        else SqliteReplayStore(settings.sqlite_path, clock=clock)
+        else SqliteReplayStore(settings.sqlite_file(), clock=clock)
     )
     return LayeredReplay(ReplayCache(clock=clock), shared)

@@ -155,4 +155,4 @@ def open_sessions(settings: Settings) -> SessionStore:
     """The store of the service's database: PostgreSQL when ``database_url`` is set, else SQLite."""
     if settings.database_url:
         return PostgresSessions(settings.database_url)
-    return SqliteSessions(settings.sqlite_path)
+    return SqliteSessions(settings.sqlite_file())

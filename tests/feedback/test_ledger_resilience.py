@@ -105,7 +105,7 @@ def test_each_path_waits_its_own_time(
         real_decide = ledger._decide
 
         def spy(records, past, now):
-            seen.append(_wait_setting(store, store._local.conn))  # type: ignore[attr-defined]
+            seen.append(_wait_setting(store, store.active_connection()))
             return real_decide(records, past, now)
 
         ledger._decide = spy  # type: ignore[method-assign]
@@ -121,8 +121,34 @@ def test_create_ledger_leaves_no_connection_open(store_spec: StoreSpec, settings
     ledger = create_ledger(settings_for(store_spec, settings))
     store = ledger.store
     assert isinstance(store, SqlStore) and store._ready  # migrated at start-up
-    assert store._all == [] and getattr(store._local, "conn", None) is None  # type: ignore[attr-defined]
+    assert store._pool.idle() == 0 and store.active_connection() is None  # migrated, then closed
     issued = [(finding(), card())]
     assert ledger.filter_and_record(issued, patient_id="p", hook_instance="h", service_id=SERVICE)
     assert [r.card_uuid for r in store.report_rows("0000", "9999")] == [issued[0][1]["uuid"]]
     store.close()
+
+
+def test_cards_sent_while_the_store_was_locked_are_recorded_and_take_feedback(
+    store_spec: StoreSpec, settings: Settings, caplog
+) -> None:
+    """In one process: the card call does not wait, the cards are kept, and the feedback endpoint records
+    them before it would call them unknown (no 422, nothing lost)."""
+    caplog.set_level(logging.ERROR, logger="nmd_cds.feedback")
+    app = create_app(settings_for(store_spec, settings))
+    client = app.test_client()
+    ledger = app.extensions["nmd_cds_engine"].ledger
+    body = b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))
+    with locked(store_spec):
+        cards = client.post("/cds-services/nmd-bone-health", json=body).get_json()["cards"]
+    assert cards and ledger.pending() == len(cards)
+    item = {
+        "card": cards[0]["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-21T10:00:00Z",
+        "overrideReason": {"reason": {"code": "patient-declined"}},
+    }
+    resp = client.post("/cds-services/nmd-bone-health/feedback", json={"feedback": [item]})
+    assert resp.status_code == 200 and resp.get_json() == {"stored": 1, "duplicates": 0}
+    assert ledger.pending() == 0
+    assert {r.card_uuid for r in ledger.store.report_rows("0000", "9999")} == {c["uuid"] for c in cards}
+    ledger.store.close()

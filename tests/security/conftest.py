@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from service import config
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import TODAY
@@ -26,8 +27,10 @@ def app_settings(tmp_path: Path, **changes) -> Settings:
 @pytest.fixture(autouse=True)
 def _relative_paths_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Authenticators built from default Settings keep their replay table in the relative sqlite_path
-    # (var/nmd-cds.sqlite3): make that land in the test's own folder, never in the working tree.
+    # (var/nmd-cds.sqlite3, resolved against config.DATA_ROOT): make that land in the test's own folder,
+    # never in the working tree.
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config, "DATA_ROOT", tmp_path)
 
 
 @pytest.fixture

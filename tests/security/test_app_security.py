@@ -86,8 +86,15 @@ def test_replayed_token_is_refused_at_the_second_use(secure_client):
     ],
 )
 def test_forwarded_headers_count_only_behind_a_proxy(tmp_path, issuers_path, behind_proxy, forwarded, status):
+    # Outside dev mode a fixed audience (or trusted proxy headers) is required: dev mode shows that the
+    # forwarded headers are ignored when no proxy is trusted.
     app = create_app(
-        app_settings(tmp_path, trusted_issuers_file=str(issuers_path), behind_proxy=behind_proxy)
+        app_settings(
+            tmp_path,
+            trusted_issuers_file=str(issuers_path),
+            behind_proxy=behind_proxy,
+            dev_mode=not behind_proxy,
+        )
     )
     headers = {**forwarded, **auth_header(aud=BASE + "/cds-services")}
     assert app.test_client().get("/cds-services", headers=headers).status_code == status

@@ -80,7 +80,7 @@ def open_api(tmp_path_factory):
 @pytest.fixture(scope="module")
 def closed_api(tmp_path_factory):
     # Authentication on, no valid token anywhere: every protected operation must answer 401, never 5xx.
-    return _schema(tmp_path_factory.mktemp("st-closed"), auth=True)
+    return _schema(tmp_path_factory.mktemp("st-closed"), auth=True, base_url="https://cds.example.org")
 
 
 def _run(schema: schemathesis.BaseSchema, suite: str, max_examples: int, check=None) -> None:
@@ -93,7 +93,7 @@ def _run(schema: schemathesis.BaseSchema, suite: str, max_examples: int, check=N
     negative = schemathesis.GenerationMode.NEGATIVE
     for operation, mode in [(op, m) for op in operations for m in schemathesis.GenerationMode]:
         if mode is negative and not (len(operation.body) or len(operation.path_parameters)):
-            continue  # nothing to violate in GET /healthz or GET /openapi.json
+            continue  # nothing to violate in GET /healthz, /readyz, /metrics or /openapi.json
 
         @given(operation.as_strategy(generation_mode=mode))
         @settings(
@@ -115,7 +115,7 @@ def test_schemathesis_no_5xx(open_api):
 
 
 def _requires_401(case, resp) -> None:
-    if case.path not in ("/healthz", "/openapi.json"):
+    if case.path not in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
         assert resp.status_code == 401
 
 

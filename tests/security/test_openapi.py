@@ -39,7 +39,13 @@ def inlined(name: str, prefix: str) -> tuple[dict, dict]:
 
 
 @pytest.mark.parametrize(
-    "name, prefix", [("discovery", "Discovery"), ("request", "HookRequest"), ("response", "HookResponse")]
+    "name, prefix",
+    [
+        ("discovery", "Discovery"),
+        ("request", "HookRequest"),
+        ("response", "HookResponse"),
+        ("feedback", "Feedback"),
+    ],
 )
 def test_components_are_the_schema_files(name, prefix):
     schema, defs = inlined(name, prefix)
@@ -86,5 +92,5 @@ def test_only_health_and_the_document_itself_are_unauthenticated():
         for m, op in ops.items()
         if op.get("security") == []
     }
-    assert open_ops == {"GET /healthz", "GET /openapi.json"}
+    assert open_ops == {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json"}
     assert DOC["security"] == [{"cdsClientJwt": []}]

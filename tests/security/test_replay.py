@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from service import dbpool
 from service.app import create_app
 from service.config import Settings
-from service.errors import Unauthorized
-from service.security import replay_store
+from service.errors import Unauthorized, Unavailable
 from service.security.auth import Authenticator
 from service.security.replay import ReplayStoreError
 from service.security.replay_store import SqliteReplayStore
@@ -89,10 +89,10 @@ def _tables(path: Path) -> set[str]:
 def test_connection_is_reopened_after_a_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SqliteReplayStore(tmp_path / "db.sqlite3")
     store.seen_before("iss", "j1", 4e9)
-    parent_conn = store._local.conn
-    monkeypatch.setattr(replay_store.os, "getpid", lambda: -1)  # what a forked child sees
+    [parent_conn] = store._pool._idle
+    monkeypatch.setattr(dbpool.os, "getpid", lambda: -1)  # what a forked child sees
     assert store.seen_before("iss", "j1", 4e9) is True  # the child still sees the parent's row
-    assert store._local.conn is not parent_conn
+    assert store._pool._idle and store._pool._idle[0] is not parent_conn
     parent_conn.execute("SELECT 1")  # the parent's connection was left alone, not closed by the child
 
 
@@ -115,7 +115,7 @@ def write_locked(path: Path) -> Iterator[None]:
     "case",
     ["sqlite path unusable", "sqlite locked by another writer", "postgres unreachable"],
 )
-def test_replay_store_unavailable_means_401(tmp_path: Path, issuers_path: Path, case: str) -> None:
+def test_replay_store_unavailable_means_503_not_401(tmp_path: Path, issuers_path: Path, case: str) -> None:
     (tmp_path / "a-file").write_text("")
     db = tmp_path / "db.sqlite3"
     settings = {
@@ -124,10 +124,15 @@ def test_replay_store_unavailable_means_401(tmp_path: Path, issuers_path: Path, 
         "postgres unreachable": Settings(database_url="postgresql://postgres@127.0.0.1:1/test"),
     }[case].with_(trusted_issuers_file=str(issuers_path))
     auth = Authenticator(settings)
+    token = t.bearer(t.token(t.key("ES256")))
     with write_locked(db) if "locked" in case else nullcontext():
-        with pytest.raises(Unauthorized) as info:
-            auth.verify(t.bearer(t.token(t.key("ES256"))), t.AUD)
-    assert info.value.reason.startswith("replay check unavailable")
+        with pytest.raises(Unavailable) as info:
+            auth.verify(token, t.AUD)
+    assert info.value.status == 503 and info.value.headers() == {"Retry-After": "5"}
+    if case == "sqlite locked by another writer":  # the store is back: the same token is accepted once
+        auth.verify(token, t.AUD)
+        with pytest.raises(Unauthorized):
+            auth.verify(token, t.AUD)
 
 
 def test_store_error_is_raised_not_swallowed(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ real FHIR test server. The test plays the EHR: it calls the CDS service, takes a
 asks the FHIR server's Sandbox launch endpoint for a launch id and opens the link as the CDS Hooks
 Sandbox does (``<url>?launch=<id>&iss=<fhirBase>``); the user clicks Allow (or Deny).
 
-Screenshots go to a temporary directory; ``NMD_CDS_UPDATE_SCREENSHOTS=1`` writes them to ``docs/``.
+Screenshots go to a temporary directory; ``NMD_CDS_TEST_UPDATE_SCREENSHOTS=1`` writes them to ``docs/``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def ehr(smart: SmartTestServer, service: Service) -> SmartTestServer:
 
 @pytest.fixture
 def screenshots(tmp_path: Path) -> Path:
-    return ROOT / "docs" if os.environ.get("NMD_CDS_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    return ROOT / "docs" if os.environ.get("NMD_CDS_TEST_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 
 @dataclass
@@ -295,7 +295,7 @@ def test_no_patient_data_or_token_in_the_service_logs_of_a_full_launch(browser, 
 
 
 def test_screenshots_are_small_enough_to_commit() -> None:
-    """The committed screenshots exist and stay small (regenerate: NMD_CDS_UPDATE_SCREENSHOTS=1)."""
+    """The committed screenshots exist and stay small (regenerate: NMD_CDS_TEST_UPDATE_SCREENSHOTS=1)."""
     for name in (
         "trajectory-als.png",
         "trajectory-dmd.png",
@@ -304,6 +304,6 @@ def test_screenshots_are_small_enough_to_commit() -> None:
     ):
         path = ROOT / "docs" / name
         assert path.exists(), (
-            f"docs/{name} is missing: run the browser tests with NMD_CDS_UPDATE_SCREENSHOTS=1"
+            f"docs/{name} is missing: run the browser tests with NMD_CDS_TEST_UPDATE_SCREENSHOTS=1"
         )
         assert path.stat().st_size < 600_000, f"docs/{name} is {path.stat().st_size} bytes"

@@ -125,5 +125,5 @@ def test_a_store_that_is_down_raises_and_the_app_answers_503(store, settings):
 def test_the_app_uses_the_services_database(settings, tmp_path):
     sqlite_app = create_app(settings)
     store = sqlite_app.extensions[routes.SESSIONS]
-    assert isinstance(store, SqliteSessions) and store.path == Path(settings.sqlite_path)
+    assert isinstance(store, SqliteSessions) and store.path == settings.sqlite_file()
     assert isinstance(routes.open_sessions(settings.with_(database_url=PG_URL)), PostgresSessions)
