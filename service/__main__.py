@@ -32,8 +32,11 @@ def _explain(args: argparse.Namespace) -> int:
     from service.cds_hooks import explain
     from service.cds_hooks.handler import Engine
     from service.errors import ApiError
+    from service.feedback.ledger import create_ledger
 
-    engine = Engine.create(Settings.from_env())
+    settings = Settings.from_env()
+    # The ledger of the service's own store, read only: which cards feedback would withhold.
+    engine = Engine.create(settings, create_ledger(settings, topic_days=settings.topic_days() or None))
     body = sys.stdin.buffer.read() if args.request == "-" else Path(args.request).read_bytes()
     try:
         doc = engine.explain_body(args.service, body)

@@ -139,8 +139,10 @@ def rules(knowledge: Knowledge, run: Run, suppressed: Mapping[str, str]) -> list
 def report(
     knowledge: Knowledge, service_id: str, run: Run, suppressed: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The explain report of one run (``suppressed``: card uuid → why feedback would withhold it)."""
+    """The explain report of one run. ``suppressed``: card uuid → why feedback would withhold the card;
+    None when the feedback store could not be asked."""
     stats = run.stats
+    withheld = suppressed or {}
     return {
         "service": service_id,
         "today": run.summary.today.isoformat(),
@@ -150,10 +152,12 @@ def report(
                 "indicator": card["indicator"],
                 "topic": card["source"]["topic"]["code"],
                 "rules": card["extension"][RULES_EXTENSION],
+                **({"suppressed": withheld[card["uuid"]]} if card["uuid"] in withheld else {}),
             }
             for _, card in run.issued
         ],
-        "rules": rules(knowledge, run, suppressed or {}),
+        "feedback_checked": suppressed is not None,
+        "rules": rules(knowledge, run, withheld),
         "facts": facts(run.summary),
         "dropped": [{"resource": d.source, "reason": d.reason} for d in run.summary.dropped],
         "not_used": dict(sorted(stats.ignored.items())),
@@ -190,6 +194,10 @@ def text(doc: Mapping[str, Any]) -> str:
     lines.append(f"Cards ({len(doc['cards'])}):" if doc["cards"] else "Cards: none")
     for c in doc["cards"]:
         lines.append(f"  {c['indicator']:<8} {', '.join(c['rules']):<22} {c['summary']}")
+        if "suppressed" in c:
+            lines.append(f"  {'':<8} {'':<22} not shown: {c['suppressed']}")
+    if not doc["feedback_checked"]:
+        lines.append("  (the feedback store did not answer: cards it would withhold are not known)")
     lines += ["", "Rules:"]
     for r in sorted(doc["rules"], key=lambda r: (not r["fired"], r["id"])):
         state = (

@@ -43,6 +43,10 @@ class CardLedger(Protocol):
         service_id: str,
     ) -> list[dict[str, Any]]: ...
 
+    def would_suppress(
+        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, service_id: str
+    ) -> dict[str, str] | None: ...
+
 
 @dataclass(frozen=True)
 class Run:
@@ -145,7 +149,13 @@ class Engine:
         service = self.service(service_id)
         with _cyclic_gc_paused():
             data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
-            return explain.report(self.knowledge, service.id, self.run(service, data, base_url))
+            run = self.run(service, data, base_url)
+            suppressed: dict[str, str] | None = {}
+            if self.ledger is not None:
+                suppressed = self.ledger.would_suppress(
+                    run.issued, patient_id=run.req.patient_id, service_id=service.id
+                )
+            return explain.report(self.knowledge, service.id, run, suppressed)
 
     def handle_body(self, service_id: str, body: bytes, base_url: str = "") -> dict[str, Any]:
         """Parse, validate and evaluate a request body; raises ApiError subclasses for 4xx answers."""

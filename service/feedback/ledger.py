@@ -233,15 +233,48 @@ class FeedbackLedger:
             suggestion_uuids=tuple(s["uuid"] for s in card.get("suggestions", ())),
         )
 
+    def would_suppress(
+        self, issued: list[tuple[Finding, dict[str, Any]]], *, patient_id: str, service_id: str
+    ) -> dict[str, str] | None:
+        """Which of these cards feedback would withhold, and why ({card uuid: why}); records and logs
+        nothing (the explain report). None when the store cannot answer."""
+        if not issued:
+            return {}
+        now = self.clock()
+        records = [self._record(f, card, patient_id, "", service_id, now) for f, card in issued]
+        longest = max(self.window_days(r.topic, r.indicator) for r in records)
+        try:
+            past = self.store.past_overrides(
+                records[0].patient_hash, [r.rec_key for r in records], ts(now - timedelta(days=longest))
+            )
+        except Exception:  # noqa: BLE001 - the report says the check could not be made
+            return None
+        out = {}
+        for rec in records:
+            same, _ = self._matches(rec, past, now)
+            if same:
+                hit = same[-1]
+                out[rec.card_uuid] = (
+                    f"overridden ({hit.reason_code}) on {hit.overridden_at[:10]} with the same evidence: "
+                    f"withheld for {self.window_days(rec.topic, rec.indicator)} days"
+                )
+        return out
+
+    def _matches(
+        self, rec: IssuedCard, past: list[PastOverride], now: datetime
+    ) -> tuple[list[PastOverride], list[PastOverride]]:
+        """Silencing overrides of this recommendation within its window: with the same evidence, and all."""
+        start = ts(now - timedelta(days=self.window_days(rec.topic, rec.indicator)))
+        relevant = [
+            p for p in past if p.rec_key == rec.rec_key and is_silencing(p) and p.overridden_at >= start
+        ]
+        return [p for p in relevant if p.evidence_digest == rec.evidence_digest], relevant
+
     def _decide(self, records: list[IssuedCard], past: list[PastOverride], now: datetime) -> list[IssuedCard]:
         out: list[IssuedCard] = []
         for rec in records:
             days = self.window_days(rec.topic, rec.indicator)
-            start = ts(now - timedelta(days=days))
-            relevant = [
-                p for p in past if p.rec_key == rec.rec_key and is_silencing(p) and p.overridden_at >= start
-            ]
-            same = [p for p in relevant if p.evidence_digest == rec.evidence_digest]
+            same, relevant = self._matches(rec, past, now)
             event = {
                 "service": rec.service_id,
                 "hookInstance": rec.hook_instance,

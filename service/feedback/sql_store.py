@@ -118,22 +118,30 @@ class SqlStore(ABC):
         self, patient_hash: str, rec_keys: Sequence[str], since: str, decide: Decide
     ) -> list[IssuedCard]:
         self._ensure_ready(quick=True)
-        keys = sorted(set(rec_keys))
         with self._tx(quick=True) as cur:
-            cur.execute(
-                self._q(
-                    "SELECT c.rec_key, c.card_uuid, c.evidence_digest, c.indicator, f.reason_system,"
-                    " f.reason_code, f.outcome_at, f.received_at"
-                    " FROM feedback f JOIN issued_card c ON c.card_uuid = f.card_uuid"
-                    f" WHERE c.patient_hash = ? AND c.rec_key IN ({self._in(len(keys))})"
-                    " AND f.outcome = 'overridden' AND f.received_at >= ? ORDER BY f.outcome_at"
-                ),
-                (patient_hash, *keys, since),
-            )
-            past = [PastOverride(r[0], r[1], r[2], r[3], r[4], r[5], min(r[6], r[7])) for r in cur.fetchall()]
-            cards = decide(past)
+            cards = decide(self._past(cur, patient_hash, rec_keys, since))
             self._insert_cards(cur, cards)
         return cards
+
+    def past_overrides(self, patient_hash: str, rec_keys: Sequence[str], since: str) -> list[PastOverride]:
+        """What ``issue`` would decide on, without recording anything (the explain report)."""
+        self._ensure_ready(quick=True)
+        with self._tx(quick=True) as cur:
+            return self._past(cur, patient_hash, rec_keys, since)
+
+    def _past(self, cur: Any, patient_hash: str, rec_keys: Sequence[str], since: str) -> list[PastOverride]:
+        keys = sorted(set(rec_keys))
+        cur.execute(
+            self._q(
+                "SELECT c.rec_key, c.card_uuid, c.evidence_digest, c.indicator, f.reason_system,"
+                " f.reason_code, f.outcome_at, f.received_at"
+                " FROM feedback f JOIN issued_card c ON c.card_uuid = f.card_uuid"
+                f" WHERE c.patient_hash = ? AND c.rec_key IN ({self._in(len(keys))})"
+                " AND f.outcome = 'overridden' AND f.received_at >= ? ORDER BY f.outcome_at"
+            ),
+            (patient_hash, *keys, since),
+        )
+        return [PastOverride(r[0], r[1], r[2], r[3], r[4], r[5], min(r[6], r[7])) for r in cur.fetchall()]
 
     def record_issued(self, cards: Sequence[IssuedCard]) -> int:
         """Record cards sent while the store was down (no suppression was decided for them); a card

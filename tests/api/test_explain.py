@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
+from service.cds_hooks.cards import OVERRIDE_REASON_SYSTEM
+from service.cds_hooks.cards import RULES_EXTENSION as RULES
+from service.cds_hooks.explain import text as explain_text
+from service.feedback.backends import open_store
 from service.knowledge import default_knowledge
 from tests import builders as b
 from tests.conftest import TODAY
@@ -136,3 +140,35 @@ def test_http_explain_needs_an_authenticated_client_and_is_never_logged(tmp_path
     assert resp.get_json()["unrecognised_codes"]
     logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert b.PATIENT_ID not in logged and "WT-KG" not in logged and "67.6" not in logged
+
+
+def test_a_card_feedback_withholds_is_reported_as_suppressed_and_nothing_is_recorded(settings):
+    """Overridden with a silencing reason and the evidence unchanged: the service withholds the card, and
+    explain says so (which card, why) without recording a card of its own."""
+    from datetime import UTC, datetime
+
+    client = create_app(settings.with_(explain_endpoint=True)).test_client()
+    request = b.hook_request(b.full_prefetch(b.als_weight_loss(TODAY)))
+    (card, *_) = client.post(URL, json=request).get_json()["cards"]
+    before = client.post(f"{URL}/explain", json=request).get_json()
+    assert before["feedback_checked"] and not any("suppressed" in c for c in before["cards"])
+    override = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "overrideReason": {"reason": {"code": "patient-declined", "system": OVERRIDE_REASON_SYSTEM}},
+    }
+    assert client.post(f"{URL}/feedback", json={"feedback": [override]}).status_code == 200
+    doc = client.post(f"{URL}/explain", json=request).get_json()
+    (shown,) = [c for c in doc["cards"] if c["summary"] == card["summary"]]
+    assert shown["suppressed"].startswith("overridden (patient-declined)")
+    lead = card["extension"][RULES][0]
+    (row,) = [r for r in doc["rules"] if r["id"] == lead]
+    assert (row["fired"], row["kind"]) == (False, "suppressed")
+    store = open_store(settings)
+    recorded = len(store.report_rows("2000-01-01", "2100-01-01"))
+    again = client.post(URL, json=request).get_json()["cards"]
+    assert card["summary"] not in [c["summary"] for c in again]  # the endpoint agrees with the report
+    assert len(store.report_rows("2000-01-01", "2100-01-01")) > recorded  # the call records; explain did not
+    assert recorded == len(before["cards"])
+    assert "not shown: overridden (patient-declined)" in explain_text(doc)
