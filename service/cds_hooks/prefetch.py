@@ -104,22 +104,43 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
     jobs += [(key, partial(client.complete_bundle, bundle)) for key, bundle in to_complete]
     with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
         futures = [(key, pool.submit(job)) for key, job in jobs]
-        failures: list[str] = []
-        first: FhirError | None = None
+        failures: list[tuple[str, FhirError]] = []
         for key, fut in futures:
             try:
                 resources.extend(fut.result())
                 complete.add(key)
                 metrics.PREFETCH.labels(key, "ok").inc()
             except FhirError as exc:
-                failures.append(f"{key}: {exc.reason}")
-                first = first or exc
+                failures.append((key, exc))
                 metrics.PREFETCH.labels(key, "failed").inc()
     if failures:
-        log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": failures})
+        # logged by reason and prefetch key (template names: no patient data); the caller gets the URLs
+        keys_by_reason: dict[str, list[str]] = {}
+        for key, exc in failures:
+            keys_by_reason.setdefault(exc.reason, []).append(key)
+        problems = [f"{reason} ({', '.join(keys)})" for reason, keys in keys_by_reason.items()]
+        log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": problems})
         # chained: a caller can tell a refused token (FhirAuthError) from a failing server
-        raise DataUnavailable("required FHIR data could not be obtained from fhirServer", failures) from first
+        raise DataUnavailable(
+            f"required FHIR data could not be obtained from fhirServer {client.base_url}",
+            fetch_problems(failures),
+        ) from failures[0][1]
     return ResolvedData(resources, frozenset(complete), tuple(to_fetch))
+
+
+def fetch_problems(failures: list[tuple[str, FhirError]]) -> list[str]:
+    """One line per FHIR URL that failed (each named once, with its prefetch keys), then one line for
+    the requests never sent because the time was spent; the same failure is not repeated per key."""
+    by_url: dict[str, tuple[list[str], str]] = {}
+    unsent: dict[str, list[str]] = {}
+    for key, exc in failures:
+        if exc.url is None:
+            unsent.setdefault(exc.reason, []).append(key)
+        else:
+            by_url.setdefault(exc.url, ([], exc.reason))[0].append(key)
+    lines = [f"GET {url}: {reason} (prefetch {', '.join(keys)})" for url, (keys, reason) in by_url.items()]
+    lines += [f"not requested, {reason} (prefetch {', '.join(keys)})" for reason, keys in unsent.items()]
+    return lines
 
 
 def _with_count(relative: str, settings: Settings) -> str:

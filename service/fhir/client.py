@@ -20,9 +20,10 @@ import urllib3
 class FhirError(Exception):
     """The FHIR server could not give the data; ``reason`` is safe to log (no tokens, no patient data)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, url: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.url = url  # the URL that failed; None when no request was sent (time already spent)
 
 
 class FhirAuthError(FhirError):
@@ -139,6 +140,13 @@ class FhirClient:
             raise FhirTimeout(f"FHIR server did not answer within {self._timeout_s:g} s")
         # Normalised first, then checked, then sent exactly as checked (no later rewriting can move it).
         url = normalise_url(url)
+        try:
+            return self._send(url, what, remaining)
+        except FhirError as exc:
+            exc.url = exc.url or url  # the 412 names the URL that failed
+            raise
+
+    def _send(self, url: str, what: str, remaining: float) -> dict[str, Any]:
         if not _within(url, self.base_url):
             raise FhirBadResponse(f"{what} points to another server or outside the FHIR base URL")
         headers = {"Accept": "application/fhir+json"}

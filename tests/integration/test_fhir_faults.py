@@ -170,3 +170,24 @@ def test_an_unusable_fhir_server_host_is_412(client, fhir_server):
     resp = client.post(URL, json=request_without_prefetch(fhir_server))
     assert resp.status_code == 412
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    "kwargs, says",
+    [
+        ({"body": requests.exceptions.ConnectionError("refused")}, "unreachable"),
+        ({"status": 503, "body": ""}, "HTTP 503"),
+    ],
+)
+@responses.activate
+def test_a_412_names_each_url_it_tried_once(allowed, kwargs, says):
+    """The integrator sees which URLs failed and why, each once: not one failure repeated per prefetch key."""
+    responses.add(responses.GET, ANY_FHIR, **kwargs)
+    resp = allowed.post(URL, json=request_without_prefetch())
+    assert resp.status_code == 412
+    lead, *problems = [i["diagnostics"] for i in resp.get_json()["issue"]]
+    assert FHIR in lead
+    tried = [c.request.url for c in responses.calls]
+    named = [p.split(" ")[1].rstrip(":") for p in problems]  # "GET <url>: <reason> (prefetch ...)"
+    assert sorted(named) == sorted(set(tried))
+    assert all(says in p and "(prefetch " in p for p in problems)
