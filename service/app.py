@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None, ledger: CardLedger | None = Non
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int, dict[str, str]]:
         if isinstance(exc, Unauthorized):
-            log.warning("authentication failed", extra={"reason": exc.reason, "path": request.path})
+            log.warning(
+                "authentication failed", extra={"reason": exc.reason, "path": request.path, **exc.context}
+            )
         return jsonify(exc.body()), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)

@@ -62,6 +62,8 @@ class Unauthorized(ApiError):
     def __init__(self, reason: str):
         super().__init__("authentication required")
         self.reason = reason
+        # for the log: the audience expected, and the issuer, audience, kid and alg the token claimed
+        self.context: dict[str, Any] = {}
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code}

@@ -132,10 +132,9 @@ class Engine:
         launch = urls.launch_url(self.settings, base)
         return evaluation, cards_from(evaluation.findings, patient_id, self.knowledge, base, launch)
 
-    def run(self, service: ServiceDefinition, data: Any, base_url: str = "") -> Run:
-        """One evaluation of a hook request, up to the cards (the ledger is the caller's)."""
+    def run(self, service: ServiceDefinition, req: HookRequest, base_url: str = "") -> Run:
+        """One evaluation of a validated hook request, up to the cards (the ledger is the caller's)."""
         t0 = time.perf_counter()
-        req = parse_hook_request(data, service.hook, service.prefetch.keys())
         resolved = resolve_prefetch(req, service.prefetch, self.settings)
         t_data = time.perf_counter()
         summary, stats = self.summarise_with_stats(resolved.resources, req.patient_id, resolved.complete)
@@ -149,7 +148,7 @@ class Engine:
         service = self.service(service_id)
         with _cyclic_gc_paused():
             data = parse_json(body, self.settings.max_json_depth, self.settings.max_array_length)
-            run = self.run(service, data, base_url)
+            run = self.run(service, parse_hook_request(data, service.hook, service.prefetch.keys()), base_url)
             suppressed: dict[str, str] | None = {}
             if self.ledger is not None:
                 suppressed = self.ledger.would_suppress(
@@ -169,9 +168,9 @@ class Engine:
         outcome = "error"
         extra: dict[str, Any] = {"service": service.id}
         try:
-            result = self.run(service, data, base_url)
-            req = result.req
+            req = parse_hook_request(data, service.hook, service.prefetch.keys())
             extra["hookInstance"] = req.hook_instance
+            result = self.run(service, req, base_url)
             cards = [card for _, card in result.issued]
             if self.ledger is not None and result.issued:
                 cards = self.ledger.filter_and_record(

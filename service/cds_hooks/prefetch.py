@@ -116,8 +116,8 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
     if failures:
         # logged by reason and prefetch key (template names: no patient data); the caller gets the URLs
         keys_by_reason: dict[str, list[str]] = {}
-        for key, exc in failures:
-            keys_by_reason.setdefault(exc.reason, []).append(key)
+        for key, error in failures:
+            keys_by_reason.setdefault(error.reason, []).append(key)
         problems = [f"{reason} ({', '.join(keys)})" for reason, keys in keys_by_reason.items()]
         log.warning("fhir fetch failed", extra={"event": "fhir_fetch_failed", "problems": problems})
         # chained: a caller can tell a refused token (FhirAuthError) from a failing server

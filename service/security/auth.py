@@ -86,8 +86,19 @@ class Authenticator:
         """Raise ``Unauthorized(reason)`` unless the header carries a valid JWT for ``audience``."""
         if not self.settings.auth:
             return
-        token = _bearer(authorization)
-        header, claims = _unverified(token)
+        expected: dict[str, Any] = {"expected_audience": audience}
+        try:
+            token = _bearer(authorization)
+            header, claims = _unverified(token)
+            iss = claims.get("iss")
+            trusted = isinstance(iss, str) and iss in self.issuers
+            expected.update(_seen(header, claims), trusted_issuer=trusted)
+            self._verify(token, header, claims, audience)
+        except Unauthorized as exc:  # the log line says what was expected and what came (never the token)
+            exc.context = expected
+            raise
+
+    def _verify(self, token: str, header: dict[str, Any], claims: dict[str, Any], audience: str) -> None:
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise Unauthorized(f"JWT alg {str(alg)[:20]!r} not allowed")
@@ -191,6 +202,22 @@ def public_key_for(jwk: dict[str, Any], alg: str) -> Any:
         return public_key(jwk, alg)
     except ValueError as exc:
         raise Unauthorized(f"JWT key unusable: {exc}") from exc
+
+
+def _seen(header: dict[str, Any], claims: dict[str, Any]) -> dict[str, str]:
+    """What a refused token claimed, for the log: issuer, audience, kid and alg (short strings, never
+    the token itself)."""
+
+    def short(value: Any) -> str:
+        return value[:200] if isinstance(value, str) else type(value).__name__
+
+    aud = claims.get("aud")
+    return {
+        "issuer": short(claims.get("iss")),
+        "token_audience": short(aud if not isinstance(aud, list) else " ".join(map(str, aud))),
+        "kid": short(header.get("kid")),
+        "alg": short(header.get("alg")),
+    }
 
 
 def _bearer(authorization: str | None) -> str:

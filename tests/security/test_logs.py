@@ -92,3 +92,48 @@ def test_logs_of_a_full_request_hold_no_token_and_no_patient_data(tmp_path, issu
         assert call["hookInstance"] == body["hookInstance"] and call["service"] == "nmd-bone-health"
         assert call["outcome"] == {"ok": "ok", "fetch_fails": "http_412"}[scenario]
         assert isinstance(call["ms_total"], float)
+
+
+AUD = "https://cds.example.org/cds-services/nmd-bone-health"
+
+
+@pytest.mark.parametrize(
+    "make, reason, logged",
+    [
+        (
+            lambda: t.token(t.key("ES256"), aud="https://cds.example.org/cds-services/other"),
+            "JWT aud is not the URL of this endpoint",
+            {"token_audience": "https://cds.example.org/cds-services/other", "trusted_issuer": True},
+        ),
+        (
+            lambda: t.token(t.key("ES256"), iss="https://unknown.example.org", aud=AUD),
+            "JWT issuer is not trusted",
+            {"issuer": "https://unknown.example.org", "trusted_issuer": False},
+        ),
+        (
+            lambda: t.token(t.key("ES256", kid="rotated-away"), aud=AUD),
+            "JWT kid not found in the issuer's key set",
+            {"kid": "rotated-away", "issuer": t.ISS, "alg": "ES256"},
+        ),
+        (lambda: "not-a-jwt", "bearer token is not a JWT (DecodeError)", {}),
+    ],
+)
+def test_a_401_log_line_says_what_was_expected_and_what_came_never_the_token(
+    tmp_path, issuers_path, caplog, make, reason, logged
+):
+    """An integrator reading the log learns why: the reason, the audience expected, the issuer, audience,
+    kid and alg the token claimed. The response says only 401; the token never reaches the log."""
+    caplog.set_level(logging.DEBUG, logger="nmd_cds")
+    app = create_app(
+        app_settings(tmp_path, trusted_issuers_file=str(issuers_path), base_url="https://cds.example.org")
+    )
+    jwt = make()
+    resp = app.test_client().post(
+        "/cds-services/nmd-bone-health", json=b.hook_request({}), headers={"Authorization": f"Bearer {jwt}"}
+    )
+    assert resp.status_code == 401 and resp.get_json() == {"error": "unauthorized"}
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    (line,) = [json.loads(x) for x in lines if '"authentication failed"' in x]
+    assert line["reason"] == reason and line["expected_audience"] == AUD
+    assert {k: line.get(k) for k in logged} == logged
+    assert jwt not in "\n".join(lines) and jwt.split(".")[-1] not in "\n".join(lines)
