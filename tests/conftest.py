@@ -11,7 +11,8 @@ from service.app import create_app
 from service.cds_hooks.request import validator
 from service.config import Settings
 
-pytest_plugins = ["tests.fhir_server.plugin", "tests.pg_cluster"]  # fixtures fhir_server, pg_url
+# fixtures: fhir_server, pg_url, browser and screenshots
+pytest_plugins = ["tests.fhir_server.plugin", "tests.pg_cluster", "tests.browser"]
 
 TODAY = date(2026, 11, 21)
 DATA = Path(__file__).resolve().parent / "data"  # test data copied into the repo; see each SOURCES.md

@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from service.fixtures.render import render_scenario
+from tests.browser import MAX_SCREENSHOT_BYTES
 from tests.conftest import TODAY
 from tests.smart_server.server import SmartTestServer
 from tests.trajectory.conftest import ALS, CLIENT_ID, DMD, SCENARIOS, patient_of
@@ -32,18 +33,6 @@ from tests.trajectory.conftest import ALS, CLIENT_ID, DMD, SCENARIOS, patient_of
 pytestmark = pytest.mark.fhir_server
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,31 +108,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)", pytrace=False
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture
 def ehr(smart: SmartTestServer, service: Service) -> SmartTestServer:
     smart.register_client(CLIENT_ID, f"{service.base_url}/app/callback")
     return smart
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    return ROOT / "docs" if os.environ.get("NMD_CDS_TEST_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 
 @dataclass
@@ -306,4 +274,4 @@ def test_screenshots_are_small_enough_to_commit() -> None:
         assert path.exists(), (
             f"docs/{name} is missing: run the browser tests with NMD_CDS_TEST_UPDATE_SCREENSHOTS=1"
         )
-        assert path.stat().st_size < 600_000, f"docs/{name} is {path.stat().st_size} bytes"
+        assert path.stat().st_size < MAX_SCREENSHOT_BYTES, f"docs/{name} is {path.stat().st_size} bytes"
