@@ -38,7 +38,7 @@ def local_weights(resources: list[dict]) -> list[dict]:
 
 
 def cli(*args: str, site_file: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_") or k == "NMD_CDS_SQLITE_PATH"}
     env.update(NMD_CDS_TODAY=TODAY.isoformat(), NMD_CDS_AUTH="off", NMD_CDS_DEV_MODE="on")
     if site_file:
         env["NMD_CDS_SITE_FILE"] = site_file
@@ -50,6 +50,12 @@ def cli(*args: str, site_file: str | None = None, stdin: str | None = None) -> s
         env=env,
         timeout=120,
     )
+
+
+@pytest.fixture(autouse=True)
+def _store_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # explain reads the service's feedback store (which cards feedback would withhold): the test's own
+    monkeypatch.setenv("NMD_CDS_SQLITE_PATH", str(tmp_path / "feedback.sqlite3"))
 
 
 @pytest.fixture
@@ -172,3 +178,24 @@ def test_a_card_feedback_withholds_is_reported_as_suppressed_and_nothing_is_reco
     assert len(store.report_rows("2000-01-01", "2100-01-01")) > recorded  # the call records; explain did not
     assert recorded == len(before["cards"])
     assert "not shown: overridden (patient-declined)" in explain_text(doc)
+
+
+def test_the_kit_chart_with_a_local_weight_code_and_its_site_file(tmp_path):
+    """The integrator's path in the fixture kit: explain names the hospital's code and the nutrition rules
+    lacking weights; the kit's site file maps it, and the chart gets the LOINC chart's cards."""
+    from service.fixtures.render import load_scenarios, render_scenario
+
+    kit = {s["name"]: s for s in load_scenarios()}
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(render_scenario(kit["als-weights-local-code"], TODAY)["request"]))
+    doc = json.loads(cli("explain", "--json", str(request)).stdout)
+    assert doc["cards"] == []
+    (code,) = doc["unrecognised_codes"]
+    assert (code["code"], code["count"]) == ("WT", 6)
+    rules = {r["id"]: r for r in doc["rules"]}
+    assert all(rules[r]["kind"] == "missing" and "weight" in rules[r]["why"] for r in ("NUT-02", "NUT-05"))
+    site = str(Path(__file__).resolve().parents[2] / "fhir_fixtures" / "site-local-weight.yaml")
+    mapped = json.loads(cli("explain", "--json", str(request), site_file=site).stdout)
+    expected = kit["als-weight-loss-fvc-falling"]["expected"]["cards"]
+    assert [c["rules"] for c in mapped["cards"]] == [c["rules"] for c in expected]
+    assert mapped["unrecognised_codes"] == []

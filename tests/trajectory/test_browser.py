@@ -33,6 +33,8 @@ from tests.trajectory.conftest import ALS, CLIENT_ID, DMD, SCENARIOS, patient_of
 pytestmark = pytest.mark.fhir_server
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
