@@ -120,13 +120,19 @@ def _citations(ctx: RuleContext, signals: list[Signal]) -> tuple[Citation, ...]:
     disorders = {d.disorder.value for d in ctx.summary.diagnoses}
     fitting: list[Citation] = []
     general: list[Citation] = []
+    elsewhere: set[Citation] = set()  # sources the rule gives for other disorders only
     for s in signals:
         entry = ctx.knowledge.catalogue[s.rule]
         for d, cites in entry.citations_by_disorder.items():
             if d in disorders:
                 fitting += cites
+            else:
+                elsewhere.update(cites)
         general += entry.citations
-    return _unique([*fitting, *general])
+    # An SMA child's spirometry card does not cite the ALS practice parameter: a source the rule names
+    # for another disorder only is left out, unless nothing else would remain.
+    own = [c for c in general if c not in elsewhere or c in fitting]
+    return _unique([*fitting, *(own if own or fitting else general)])
 
 
 def one_row_per_fact(rows: list[Evidence]) -> tuple[Evidence, ...]:

@@ -107,3 +107,19 @@ def test_median_card_detail_is_short(cards_of):
     lengths = [len(c["detail"]) for s in SCENARIOS for c in cards_of(s["name"])]
     assert len(lengths) >= 30  # the measure covers the kit, not a handful of cards
     assert statistics.median(lengths) <= MEDIAN_DETAIL_CHARS, statistics.median(lengths)
+
+
+@pytest.mark.parametrize(
+    "name, other_disorder",
+    [
+        ("sma-non-ambulatory-spirometry-overdue", "ALS"),  # RESP-03 cites the ALS parameter for ALS only
+        ("stale-dxa-and-fvc", "ALS"),
+        ("als-fvc-below-50-niv", "SMA"),
+        ("dmd-gc-spine-imaging-overdue", "ALS"),
+    ],
+)
+def test_sources_fit_the_patients_disorder(cards_of, name, other_disorder):
+    for card in cards_of(name):
+        line = next(ln for ln in card["detail"].splitlines() if ln.startswith("Sources: "))
+        labels = re.findall(r"\[([^\]]+)\]\(", line)
+        assert labels and not any(other_disorder in label for label in labels), (card["summary"], labels)
