@@ -7,9 +7,10 @@ invalid resources and unusable values become ``Dropped(source, reason)`` entries
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -17,9 +18,12 @@ from service.fhir import fractures, medications
 from service.fhir.fhirjson import as_dict, as_list
 from service.fhir.intake import Intake
 from service.fhir.summary import Dropped, PatientSummary
+from service.fhir.units import UNIT_ALIASES
 from service.knowledge import Knowledge
 
 __all__ = ["IntakeStats", "build_summary", "summarise", "unbundle"]
+
+log = logging.getLogger("nmd_cds.fhir")
 
 
 def unbundle(value: Any) -> list[dict]:
@@ -53,10 +57,16 @@ def build_summary(
 
 @dataclass(frozen=True)
 class IntakeStats:
-    """How the input was used: resources that contributed, and out-of-scope ones by reason."""
+    """How the input was used: resources that contributed, out-of-scope ones by reason, the codes no
+    value set knows (on resources not used for that reason), and the non-UCUM unit spellings read."""
 
     used: int
     ignored: Counter[str]
+    # (system, code, display) → how many resources not used carried it ("code not used", "medication
+    # not used"): what a site's local mapping file could add
+    unrecognised: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # (source, alias as sent, UCUM unit it was read as), one per value read through ``units.UNIT_ALIASES``
+    unit_aliases: tuple[tuple[str, str, str], ...] = ()
 
 
 def summarise(
@@ -98,4 +108,10 @@ def summarise(
         data_complete=frozenset(complete),
         dropped=tuple(intake.dropped),
     )
-    return summary, IntakeStats(len(intake.used), intake.ignored)
+    aliases = tuple(
+        (m.source, m.unit_alias, UNIT_ALIASES[m.unit_alias]) for m in summary.measurements if m.unit_alias
+    )
+    if aliases:  # operational, no patient data: which spellings a feed sends (clinical-knowledge §6.6)
+        used = Counter(f"{alias} -> {unit}" for _, alias, unit in aliases)
+        log.info("unit aliases read", extra={"event": "unit_alias", "aliases": dict(sorted(used.items()))})
+    return summary, IntakeStats(len(intake.used), intake.ignored, intake.unrecognised, aliases)

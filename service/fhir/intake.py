@@ -22,6 +22,7 @@ from service.fhir.fhirjson import (
     as_dict,
     as_list,
     codes_of,
+    codings,
     concept_text,
     effective_date,
     parse_date,
@@ -62,6 +63,9 @@ OUT_OF_SCOPE = frozenset(
         "medication not referenced",
     }
 )
+# Reasons that mean "no value set knows this resource's code": its codes are counted in
+# ``Intake.unrecognised`` (the explain report lists what a site may want to map).
+UNRECOGNISED = frozenset({"code not used", "medication not used"})
 DONE = "\0already dropped"  # a reader's answer when it recorded its own Dropped entries
 # (vertebral-fracture observation, measurement candidate, symptom finding, non-ambulatory status)
 ObsKind = tuple[bool, bool, Symptom | None, bool]
@@ -169,6 +173,7 @@ class Intake:
         self.genant_min_grade = knowledge.thresholds(today).bone.genant_min_grade
         self.dropped: list[Dropped] = []
         self.ignored: Counter[str] = Counter()
+        self.unrecognised: Counter[tuple[str, str, str]] = Counter()  # (system, code, display)
         self.used: set[str] = set()
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
@@ -284,7 +289,17 @@ class Intake:
         if reason is None:
             self.used.add(source)
         elif reason != DONE:
+            if reason in UNRECOGNISED:
+                self._note_codes(res, meds)
             self.drop(source, reason)
+
+    def _note_codes(self, res: dict, meds: dict[str, dict]) -> None:
+        """Count the codes of a resource no value set knows (code, components, medication)."""
+        if res["resourceType"] in medications.MED_TYPES:
+            concepts = [medications.medication_concept(res, meds)]
+        else:
+            concepts = [res.get("code"), *(as_dict(c).get("code") for c in as_list(res.get("component")))]
+        self.unrecognised.update(c for concept in concepts for c in codings(concept))
 
     # --- per type: return a drop reason, or None when the resource was used ----------------------
     def _read_Patient(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:

@@ -12,7 +12,7 @@ from datetime import date
 from service.fhir.fhirjson import as_dict, as_list, codings, concept_text, effective_date, text
 from service.fhir.summary import CANONICAL_UNITS, Concept, Dropped, Measurement, Site
 from service.fhir.terms import Terms
-from service.fhir.units import to_canonical, unit_of
+from service.fhir.units import quantity_unit, to_canonical
 
 _COMPARATORS = {"<", "<=", ">", ">="}
 _PCT_OF = {Concept.FVC: Concept.FVC_PCT_PREDICTED, Concept.VC: Concept.VC_PCT_PREDICTED}
@@ -119,7 +119,7 @@ def _one(
     comparator = q.get("comparator")
     if comparator is not None and comparator not in _COMPARATORS:
         return "unsupported comparator"
-    unit = unit_of(q)
+    unit, alias = quantity_unit(q)
     if unit == "%" and concept in _PCT_OF:  # edge case 8: a % under a volume code is % predicted
         concept = _PCT_OF[concept]
     value, reason = to_canonical(concept, float(raw), unit)
@@ -145,6 +145,7 @@ def _one(
         height_adjusted=concept is Concept.Z_SCORE and terms.height_adjusted.match_text(words) is not None,
         estimated=concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None,
         usual=usual,
+        unit_alias=alias,
     )
 
 

@@ -90,6 +90,7 @@ class Measurement:
     height_adjusted: bool = False  # Z-score is HAZ/BMAD-based
     estimated: bool = False  # e.g. height estimated from ulna length / arm span
     usual: bool = False  # documented usual / pre-illness weight
+    unit_alias: str | None = None  # the non-UCUM unit spelling the value came with ("lbs"), if any
 
     @property
     def display(self) -> str:

@@ -52,9 +52,44 @@ FAMILIES: dict[Concept, dict[str, float]] = {
     Concept.Z_SCORE: _SCORE,
 }
 
-# Spellings seen in the wild that mean exactly one UCUM unit (§3.2 notes). "g/cm-2" is wrong UCUM
-# (it would be g·cm²) but only ever means g/cm² on a BMD value.
-_ALIASES = {
+# Other valid UCUM spellings of a unit in the families (UCUM has both "l" and "L" for the litre, and
+# an annotation such as {T-score} is a unity): read without comment.
+_UCUM_SPELLINGS = {
+    "ml": "mL",
+    "ng/ml": "ng/mL",
+    "nmol/l": "nmol/L",
+    "mg/dl": "mg/dL",
+    "umol/l": "umol/L",
+    "ug/l": "ug/L",
+    "mg/l": "mg/L",
+    "{T-score}": "SD",
+    "{Z-score}": "SD",
+    "{SD}": "SD",
+    "{s.d.}": "SD",
+    "1": "SD",
+    "{score}": "SD",
+}
+# Spellings that are NOT UCUM but appear in real feeds (clinical-knowledge §3.2 notes, §6.6), each
+# meaning exactly one UCUM unit. Only these are accepted, byte for byte (never a case-insensitive or
+# fuzzy guess), and every use is recorded (``Measurement.unit_alias``, ``IntakeStats.unit_aliases``).
+# "g/cm-2" is wrong UCUM (it would be g·cm²) but only ever means g/cm² on a BMD value.
+UNIT_ALIASES: dict[str, str] = {
+    "lb": "[lb_av]",
+    "lbs": "[lb_av]",
+    "Lb": "[lb_av]",
+    "Lbs": "[lb_av]",
+    "LB": "[lb_av]",
+    "LBS": "[lb_av]",
+    "oz": "[oz_av]",
+    "kgs": "kg",
+    "Kg": "kg",
+    "KG": "kg",
+    "Kgs": "kg",
+    "KGS": "kg",
+    "in": "[in_i]",
+    "inch": "[in_i]",
+    "inches": "[in_i]",
+    "ML": "mL",
     "g/cm^2": "g/cm2",
     "g/cm²": "g/cm2",
     "g/cm-2": "g/cm2",
@@ -67,35 +102,41 @@ _ALIASES = {
     "μg/L": "ug/L",
     "cmH2O": "cm[H2O]",
     "cm H2O": "cm[H2O]",
-    "{T-score}": "SD",
-    "{Z-score}": "SD",
-    "{SD}": "SD",
-    "{s.d.}": "SD",
-    "1": "SD",
-    "{score}": "SD",
 }
 # Scores are dimensionless: no unit at all is still a valid score.
 _UNITLESS_OK = {Concept.T_SCORE, Concept.Z_SCORE}
 
 
 def normalise(unit: str | None) -> str | None:
-    """A unit string as the table's UCUM code (aliases resolved); None when empty."""
+    """A unit string as the table's UCUM code (spellings and aliases resolved); None when empty."""
+    return resolve(unit)[0]
+
+
+def resolve(unit: str | None) -> tuple[str | None, str | None]:
+    """(UCUM code of the table, the non-UCUM alias that was used or None); (None, None) when empty."""
     if unit is None:
-        return None
+        return None, None
     u = unit.strip()
     if not u:
-        return None
-    return _ALIASES.get(u, u)
+        return None, None
+    if u in UNIT_ALIASES:
+        return UNIT_ALIASES[u], u
+    return _UCUM_SPELLINGS.get(u, u), None
 
 
 def unit_of(quantity: dict) -> str | None:
     """The unit of a FHIR Quantity: the UCUM ``code`` when present, else the human ``unit``."""
+    return quantity_unit(quantity)[0]
+
+
+def quantity_unit(quantity: dict) -> tuple[str | None, str | None]:
+    """(unit, alias used) of a FHIR Quantity: the UCUM ``code`` when present, else the human ``unit``."""
     code = quantity.get("code")
     system = quantity.get("system")
     if isinstance(code, str) and code.strip() and system in (None, UCUM):
-        return normalise(code)
+        return resolve(code)
     unit = quantity.get("unit")
-    return normalise(unit) if isinstance(unit, str) else None
+    return resolve(unit) if isinstance(unit, str) else (None, None)
 
 
 def to_canonical(concept: Concept, value: float, unit: str | None) -> tuple[float | None, str | None]:

@@ -75,7 +75,8 @@ def test_missing_or_unknown_unit_is_dropped_never_guessed(loinc, value, unit, re
     [
         (qty(1, "[lb_av]", unit="lbs"), "[lb_av]"),  # the UCUM code wins over the human unit
         ({"value": 1, "unit": "kg"}, "kg"),  # no code: a unit text that is a UCUM code
-        ({"value": 1, "unit": "lbs"}, "lbs"),  # no code and not UCUM: later "unknown unit"
+        ({"value": 1, "unit": "lbs"}, "[lb_av]"),  # no code, not UCUM: the alias table
+        ({"value": 1, "unit": "stone"}, "stone"),  # no code, not UCUM, no alias: later "unknown unit"
         ({"value": 1, "system": "http://example.org/units", "code": "x", "unit": "kg"}, "kg"),
         ({"value": 1}, None),
     ],
