@@ -27,7 +27,10 @@ log = logging.getLogger("nmd_cds.fhir")
 
 
 def unbundle(value: Any) -> list[dict]:
-    """Resources of a prefetch value: a resource, a Bundle (entry[].resource), or garbage → []."""
+    """Resources of a prefetch value: a resource, a Bundle (entry[].resource), or garbage → [].
+
+    The entries' fullUrls are lost: to resolve ``urn:uuid`` references, give ``summarise`` the Bundle
+    itself (a Bundle among the resources is read entry by entry, with its fullUrls)."""
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return []
     if value["resourceType"] != "Bundle":

@@ -28,12 +28,13 @@ from service.fhir.fhirjson import (
     parse_date,
     ref_id,
     reference,
-    source_of,
     text,
 )
 from service.fhir.imaging import View
+from service.fhir.links import Item, link
 from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
 from service.fhir.terms import Terms, terms_of
+from service.fhir.whose import ANOTHER_PATIENT, Whose
 from service.knowledge import Knowledge
 
 HANDLED = {
@@ -48,7 +49,6 @@ HANDLED = {
     "Medication",
     *medications.MED_TYPES,
 }
-_SUBJECT_KEYS = ("subject", "patient")
 _OBS_DEAD = {"entered-in-error", "cancelled"}  # §4 item 1: ignore
 # Observation status handling (§4 item 1): which statuses carry a usable value.
 OBSERVATION_USABLE_STATUS = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -169,12 +169,18 @@ class Intake:
 
     def __init__(self, patient_id: str | None, knowledge: Knowledge, today: date):
         self.patient_id = patient_id
+        self.today = today
         self.terms = terms_of(knowledge)
-        self.genant_min_grade = knowledge.thresholds(today).bone.genant_min_grade
+        th = knowledge.thresholds(today)
+        self.genant_min_grade = th.bone.genant_min_grade
+        self.vitd_below_detection = th.bone.vitd_deficient_ng_ml
         self.dropped: list[Dropped] = []
         self.ignored: Counter[str] = Counter()
         self.unrecognised: Counter[tuple[str, str, str]] = Counter()  # (system, code, display)
         self.used: set[str] = set()
+        self._pending: list[Item] = []  # admitted, not yet checked for ownership and duplicates
+        self._containers: set[str] = set()  # panels / reports whose results were found (used as such)
+        self._known: dict[tuple[str, str], bool] = {}  # (system, code) → in some value set, this call
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
         self._kinds: dict[bytes, ObsKind | None] = {}  # Observation code (JSON) → _obs_kind, this call only
@@ -186,23 +192,61 @@ class Intake:
             self.dropped.append(Dropped(source, reason))
 
     def admit(self, raw: object, index: int) -> None:
-        """Garbage, other patients and duplicates out; the latest version of each resource kept."""
+        """Garbage out; a Bundle's entries admitted with their fullUrl (a Bundle in a Bundle too)."""
         try:
-            self._admit(raw, index)
+            self._admit(raw, str(index), None, 0)
         except Exception:  # a bug safety net, as in read_all
             self.drop(f"input/#{index}", "unreadable resource")
 
-    def _admit(self, raw: object, index: int) -> None:
+    def _admit(self, raw: object, where: str, url: str | None, depth: int) -> None:
         if not isinstance(raw, dict):
-            return self.drop(f"input/#{index}", "not a JSON object")
+            return self.drop(f"input/#{where}", "not a JSON object")
         rtype = raw.get("resourceType")
         if not isinstance(rtype, str) or not rtype:
-            return self.drop(f"input/#{index}", "no resourceType")
-        source = source_of(raw, index)
+            return self.drop(f"input/#{where}", "no resourceType")
+        if rtype == "Bundle" and depth < 2:
+            for n, entry in enumerate(as_list(raw.get("entry"))):
+                entry = as_dict(entry)
+                res = entry.get("resource")
+                if as_dict(entry.get("search")).get("mode") == "outcome" or not isinstance(res, dict):
+                    continue  # an OperationOutcome about the search, or no resource
+                self._admit(res, f"{where}.{n}", text(entry.get("fullUrl")) or None, depth + 1)
+            return None
+        rid = raw.get("id")
+        source = f"{rtype}/{rid}" if isinstance(rid, str) and rid else f"{rtype}/#{where}"
         if rtype not in HANDLED:
             return self.drop(source, "resource type not used")
-        if self.patient_id and not self._ours(raw, rtype):
-            return self.drop(source, "other patient")
+        self._pending.append(Item(raw, source, url))
+        return None
+
+    def _settle(self) -> list[tuple[dict, str]]:
+        """Ownership (whose data), results attached to their panels and reports, then duplicates and
+        superseded versions out: the resources to read, each once."""
+        linked = link(self._pending)
+        self._containers = linked.parents
+        whose = Whose(self.patient_id, ((i.res, i.url) for i in linked.items)) if self.patient_id else None
+        for item in linked.items:
+            reason = whose.reason(item.res, item.parent) if whose else None
+            if reason is None and item.parent is not None and item.parent.get("status") in _OBS_DEAD:
+                reason = f"in a panel or report {item.parent.get('status')}"
+            if reason is not None:
+                self.drop(item.source, reason)
+            else:
+                self._keep(item.res, item.source)
+        for parent, _ref in linked.missing:
+            if self._follows(parent.res) and (whose is None or whose.reason(parent.res) is None):
+                self.drop(parent.source, "result not in the request")
+        unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
+        return list(unique.values())
+
+    def _follows(self, res: dict) -> bool:
+        """A panel or report whose members / results the service reads (value sets ``result-panels``
+        and ``dxa-report``): a reference it holds that the request lacks is reported."""
+        return self.terms.find(res.get("code"), self.terms.result_panels, self.terms.dxa_report) is not None
+
+    def _keep(self, raw: dict, source: str) -> None:
+        """The latest version of each resource is kept (meta.versionId, lastUpdated, identifier)."""
+        rtype = raw["resourceType"]
         keys = [source]
         if rtype in _VERSIONED:
             for ident in as_list(raw.get("identifier")):
@@ -219,19 +263,11 @@ class Intake:
                 return self.drop(source, "superseded or duplicate")
         for key in keys:
             self._kept[key] = (raw, source)
+        return None
 
     def _forget(self, old: dict) -> None:
         for k in [k for k, (r, _) in self._kept.items() if r is old]:
             del self._kept[k]
-
-    def _ours(self, res: dict, rtype: str) -> bool:
-        if rtype == "Patient":
-            return res.get("id") == self.patient_id
-        for key in _SUBJECT_KEYS:
-            ref = reference(res.get(key))
-            if ref and (ref.startswith("Patient/") or ref.startswith("urn:uuid:") or "/" not in ref):
-                return ref_id(ref) == self.patient_id
-        return True  # no subject (e.g. Medication): patient-neutral
 
     def _valid(self, res: dict, source: str) -> bool:
         """fhir.resources (R4B) validation of a survivor; failures are dropped, never raised.
@@ -259,18 +295,18 @@ class Intake:
 
     def read_all(self) -> Facts:
         facts = Facts()
-        unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
+        unique = self._settle()
         meds = medications.MedicationIndex()
-        for res, _ in unique.values():
+        for res, _ in unique:
             if res["resourceType"] == "Medication":
                 meds.add(res)
-        for res, source in unique.values():
+        for res, source in unique:
             try:
                 self._read(res, source, facts, meds.by_ref)
             except Exception:  # a bug safety net: one odd resource must not fail the request
                 self.drop(source, "unreadable resource")
         facts.imaging.extend(imaging.pair_views(facts.spine_views))
-        for res, source in unique.values():
+        for res, source in unique:
             if res["resourceType"] == "Medication":
                 if text(res.get("id")) in self._med_refs:
                     self.used.add(source)
@@ -286,8 +322,8 @@ class Intake:
         if rtype in medications.MED_TYPES:
             reader = self._read_medication
         reason = reader(res, source, facts, meds) if reader else "resource type not used"
-        if reason is None:
-            self.used.add(source)
+        if reason is None or (reason in OUT_OF_SCOPE and source in self._containers):
+            self.used.add(source)  # a panel or report is used through the results it holds
         elif reason != DONE:
             if reason in UNRECOGNISED:
                 self._note_codes(res, meds)
@@ -299,12 +335,18 @@ class Intake:
             concepts = [medications.medication_concept(res, meds)]
         else:
             concepts = [res.get("code"), *(as_dict(c).get("code") for c in as_list(res.get("component")))]
-        self.unrecognised.update(c for concept in concepts for c in codings(concept))
+        for concept in concepts:
+            for found in codings(concept):
+                key = (found[0], found[1])
+                if key not in self._known:
+                    self._known[key] = self.terms.knows(found[0], found[1])
+                if not self._known[key]:
+                    self.unrecognised[found] += 1
 
     # --- per type: return a drop reason, or None when the resource was used ----------------------
     def _read_Patient(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if facts.patient_id is not None and res.get("id") != facts.patient_id:
-            return "other patient"
+            return ANOTHER_PATIENT
         if not self._valid(res, source):
             return DONE
         facts.patient_id = text(res.get("id")) or None

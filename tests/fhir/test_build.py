@@ -133,25 +133,69 @@ def test_no_input_raises(resources) -> None:
     assert len(s.dropped) + len(s.measurements) >= 0
 
 
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}],
+}
+
+
 @pytest.mark.parametrize(
     "subject, kept",
     [
         ({"reference": "Patient/p1"}, True),
         ({"reference": "Patient/p2"}, False),
         ({"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}, True),
-        ({"reference": "urn:uuid:p1"}, True),
-        (None, True),
+        ({"reference": "https://ehr.example.org/fhir/Patient/other"}, False),  # the defect
+        ({"reference": "http://other-base/Patient/p1"}, True),  # any base
+        ({"reference": "Group/p1"}, False),  # the same id of another type
+        ({"reference": "p1"}, False),  # not a reference
+        ({"reference": "urn:uuid:p1"}, False),  # a urn that is no fullUrl of the request
+        ({"reference": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0001"}, True),  # the Patient's fullUrl
+        ({"reference": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0002"}, False),  # another's fullUrl
+        ({"identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}}, True),
+        ({"identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "99999"}}, False),
+        ({"identifier": {"system": "urn:oid:9.9", "value": "12345"}}, False),
+        (
+            {"type": "Group", "identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}},
+            False,
+        ),
+        ({"display": "John Smith"}, False),
+        ({"reference": "#pat"}, True),  # contained, with the patient's identifier
+        ({"reference": "#other"}, False),  # contained, another identifier
+        ({"reference": "#missing"}, False),
+        (None, False),  # no subject where one is required
     ],
 )
-def test_other_patients_dropped(subject, kept) -> None:
+def test_only_the_context_patients_resources_are_read(subject, kept) -> None:
     o = obs("29463-7", 30, "kg")
+    o["contained"] = [
+        {**PATIENT, "id": "pat"},
+        {
+            **PATIENT,
+            "id": "other",
+            "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "7"}],
+        },
+    ]
     if subject is None:
         del o["subject"]
     else:
         o["subject"] = subject
-    s = run(o, patient_id="p1")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0001", "resource": PATIENT},
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0002", "resource": {**PATIENT, "id": "p2"}},
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0003", "resource": o},
+        ],
+    }
+    s = run(bundle, patient_id="p1")
     assert bool(s.measurements) is kept
-    assert kept or reasons(s) == ["other patient"]
+    expected = [("Patient/p2", "another patient")]
+    if not kept:
+        expected.append((f"Observation/{o['id']}", "no subject" if subject is None else "another patient"))
+    assert sorted((d.source, d.reason) for d in s.dropped) == sorted(expected)
 
 
 @pytest.mark.parametrize(
