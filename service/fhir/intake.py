@@ -32,7 +32,16 @@ from service.fhir.fhirjson import (
 )
 from service.fhir.imaging import View
 from service.fhir.links import Item, link
-from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
+from service.fhir.summary import (
+    ClinicalFinding,
+    Concept,
+    Dropped,
+    Fracture,
+    Measurement,
+    Order,
+    SpineImaging,
+    Symptom,
+)
 from service.fhir.terms import Terms, terms_of
 from service.fhir.whose import ANOTHER_PATIENT, Whose
 from service.knowledge import Knowledge
@@ -66,6 +75,7 @@ OUT_OF_SCOPE = frozenset(
 # Reasons that mean "no value set knows this resource's code": its codes are counted in
 # ``Intake.unrecognised`` (the explain report lists what a site may want to map).
 UNRECOGNISED = frozenset({"code not used", "medication not used"})
+FUTURE = "dated in the future"
 DONE = "\0already dropped"  # a reader's answer when it recorded its own Dropped entries
 # (vertebral-fracture observation, measurement candidate, symptom finding, non-ambulatory status)
 ObsKind = tuple[bool, bool, Symptom | None, bool]
@@ -173,13 +183,15 @@ class Intake:
         self.terms = terms_of(knowledge)
         th = knowledge.thresholds(today)
         self.genant_min_grade = th.bone.genant_min_grade
-        self.vitd_below_detection = th.bone.vitd_deficient_ng_ml
+        # VD-04: a 25-OH D "below detection" with no number is below the deficiency cut-off
+        self.below_detection = {Concept.VITAMIN_D_25OH: float(th.bone.vitd_deficient_ng_ml)}
         self.dropped: list[Dropped] = []
         self.ignored: Counter[str] = Counter()
         self.unrecognised: Counter[tuple[str, str, str]] = Counter()  # (system, code, display)
         self.used: set[str] = set()
         self._pending: list[Item] = []  # admitted, not yet checked for ownership and duplicates
-        self._containers: set[str] = set()  # panels / reports whose results were found (used as such)
+        self._containers: dict[str, list[str]] = {}  # panel / report source → its results' sources
+        self._deferred: list[tuple[dict, str, str, dict]] = []  # containers not used themselves
         self._known: dict[tuple[str, str], bool] = {}  # (system, code) → in some value set, this call
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
@@ -269,6 +281,10 @@ class Intake:
         for k in [k for k, (r, _) in self._kept.items() if r is old]:
             del self._kept[k]
 
+    def _future(self, when: date | None) -> bool:
+        """A result dated after today (a mistyped year) is never the latest value (§4 item 24)."""
+        return when is not None and when > self.today
+
     def _valid(self, res: dict, source: str) -> bool:
         """fhir.resources (R4B) validation of a survivor; failures are dropped, never raised.
 
@@ -306,6 +322,13 @@ class Intake:
             except Exception:  # a bug safety net: one odd resource must not fail the request
                 self.drop(source, "unreadable resource")
         facts.imaging.extend(imaging.pair_views(facts.spine_views))
+        for res, source, reason, by_ref in self._deferred:  # a panel or report holding a used result
+            if any(child in self.used for child in self._containers[source]):
+                self.used.add(source)
+            else:
+                if reason in UNRECOGNISED:
+                    self._note_codes(res, by_ref)
+                self.drop(source, reason)
         for res, source in unique:
             if res["resourceType"] == "Medication":
                 if text(res.get("id")) in self._med_refs:
@@ -322,8 +345,10 @@ class Intake:
         if rtype in medications.MED_TYPES:
             reader = self._read_medication
         reason = reader(res, source, facts, meds) if reader else "resource type not used"
-        if reason is None or (reason in OUT_OF_SCOPE and source in self._containers):
-            self.used.add(source)  # a panel or report is used through the results it holds
+        if reason is None:
+            self.used.add(source)
+        elif reason in OUT_OF_SCOPE and source in self._containers:
+            self._deferred.append((res, source, reason, meds))  # used if one of its results is
         elif reason != DONE:
             if reason in UNRECOGNISED:
                 self._note_codes(res, meds)
@@ -393,6 +418,8 @@ class Intake:
         is_vf, is_measure, finding, immobile = kind
         if not (is_vf or is_measure or finding or immobile):
             return "code not used"
+        if self._future(effective_date(res)):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         used = False
@@ -403,7 +430,7 @@ class Intake:
             if reason and not used:
                 self.drop(source, reason)
         if is_measure:
-            ms, dropped = observations.measurements(res, source, self.terms)
+            ms, dropped = observations.measurements(res, source, self.terms, self.below_detection)
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
             used = used or bool(ms)
@@ -441,6 +468,8 @@ class Intake:
             return "code not used"
         if text(res.get("status")) in ("entered-in-error", "cancelled"):
             return f"status {res.get('status')}"
+        if self._future(effective_date(res)):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         found = fractures.from_report(res, source, self.terms)  # non-final reports: provisional fractures
@@ -454,6 +483,8 @@ class Intake:
     def _read_ImagingStudy(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if not imaging.is_candidate(res, self.terms):
             return "code not used"
+        if self._future(parse_date(res.get("started"))):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         found = imaging.from_study(res, source, self.terms)

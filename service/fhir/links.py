@@ -59,7 +59,7 @@ class Linked:
 
     items: list[Item]
     missing: list[tuple[Item, str]] = field(default_factory=list)  # (parent, reference not in the request)
-    parents: set[str] = field(default_factory=set)  # sources of panels / reports with a result found
+    parents: dict[str, list[str]] = field(default_factory=dict)  # panel / report source → its results
 
 
 def link(items: list[Item]) -> Linked:
@@ -88,7 +88,7 @@ def link(items: list[Item]) -> Linked:
                     continue
                 child = Item(_inherit(found, item.res), f"{item.source}{ref}", None, item.res)
                 out.items.append(child)
-                out.parents.add(item.source)
+                out.parents.setdefault(item.source, []).append(child.source)
                 continue
             key = key_of(ref)
             target_item = index.get(key) if key else None
@@ -97,5 +97,5 @@ def link(items: list[Item]) -> Linked:
             elif target_item.parent is None and target_item is not item:
                 target_item.parent = item.res
                 target_item.res = _inherit(target_item.res, item.res)
-                out.parents.add(item.source)
+                out.parents.setdefault(item.source, []).append(target_item.source)
     return out

@@ -91,10 +91,14 @@ class Measurement:
     estimated: bool = False  # e.g. height estimated from ulna length / arm span
     usual: bool = False  # documented usual / pre-illness weight
     unit_alias: str | None = None  # the non-UCUM unit spelling the value came with ("lbs"), if any
+    as_sent: str | None = None  # a text result without a number ("undetectable"), read as a bound
 
     @property
     def display(self) -> str:
-        """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``."""
+        """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``; a text result without a number as
+        sent, with the bound it is read at (``"undetectable (<20 ng/mL)"``)."""
+        if self.as_sent:
+            return f"{self.as_sent} ({self.comparator or ''}{round(self.value, 2):g} {self.unit})"
         cmp = self.comparator or ""
         unit = "" if self.unit in {"SD"} else f" {self.unit}"
         # Converted values (nmol/L → ng/mL, lb → kg) carry spurious digits: show at most two decimals.

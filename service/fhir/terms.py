@@ -43,6 +43,7 @@ class Terms:
         self.dxa_site_text = v["dxa-site-text"]
         self.height_adjusted = v["height-adjusted-z"]
         self.estimated_height = v["estimated-height"]
+        self.below_detection = v["below-detection"]
         # imaging, orders and procedures
         self.spine_imaging = v["spine-imaging"]
         self.dxa_report = v["dxa-report"]

@@ -90,6 +90,8 @@ UNIT_ALIASES: dict[str, str] = {
     "inch": "[in_i]",
     "inches": "[in_i]",
     "ML": "mL",
+    "NG/ML": "ng/mL",
+    "NMOL/L": "nmol/L",
     "g/cm^2": "g/cm2",
     "g/cm²": "g/cm2",
     "g/cm-2": "g/cm2",
