@@ -94,7 +94,7 @@ class Engine:
         try:
             req = parse_hook_request(data, service.hook, service.prefetch.keys())
             extra["hookInstance"] = req.hook_instance
-            resolved = resolve_prefetch(req, service.prefetch, self.settings)
+            resolved = resolve_prefetch(req, service.prefetch, self.settings, self.knowledge)
             t_data = time.perf_counter()
             today = self.today()
             summary = build_summary(

@@ -21,7 +21,7 @@ from service.fhir.summary import Dropped, PatientSummary
 from service.fhir.units import UNIT_ALIASES
 from service.knowledge import Knowledge
 
-__all__ = ["IntakeStats", "build_summary", "summarise", "unbundle"]
+__all__ = ["IntakeStats", "build_summary", "chart_items", "missing_references", "summarise", "unbundle"]
 
 log = logging.getLogger("nmd_cds.fhir")
 
@@ -44,6 +44,42 @@ def unbundle(value: Any) -> list[dict]:
         if isinstance(res, dict) and res.get("resourceType") != "OperationOutcome":
             out.append(res)
     return out
+
+
+def chart_items(value: Any) -> list[dict]:
+    """``unbundle`` for the service call: one item per resource, an entry whose fullUrl is a urn (its
+    references in the request may use it) wrapped in a one-entry Bundle so the urn travels with it."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return unbundle(value)
+    out: list[dict] = []
+    for entry in as_list(value.get("entry")):
+        entry = as_dict(entry)
+        res = entry.get("resource")
+        if as_dict(entry.get("search")).get("mode") == "outcome" or not isinstance(res, dict):
+            continue
+        if res.get("resourceType") == "OperationOutcome":
+            continue
+        url = entry.get("fullUrl")
+        if isinstance(url, str) and url.startswith("urn:"):
+            out.append(
+                {"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": url, "resource": res}]}
+            )
+        else:
+            out.append(res)
+    return out
+
+
+def missing_references(
+    resources: Iterable[dict], today: date, knowledge: Knowledge, patient_id: str | None = None
+) -> list[str]:
+    """ "Observation/<id>" (results of the DXA panels and reports the service follows) and
+    "Medication/<id>" (of medication records) that the patient's resources refer to and the request
+    lacks: what the prefetch layer fetches from fhirServer when it can (else the summary reports
+    them as "result not in the request" / "medication not resolved")."""
+    intake = Intake(patient_id, knowledge, today)
+    for index, raw in enumerate(resources):
+        intake.admit(raw, index)
+    return intake.missing()
 
 
 def build_summary(

@@ -43,7 +43,7 @@ from service.fhir.summary import (
     Symptom,
 )
 from service.fhir.terms import Terms, terms_of
-from service.fhir.whose import ANOTHER_PATIENT, Whose
+from service.fhir.whose import ANOTHER_PATIENT, Whose, target
 from service.knowledge import Knowledge
 
 HANDLED = {
@@ -250,6 +250,27 @@ class Intake:
                 self.drop(parent.source, "result not in the request")
         unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
         return list(unique.values())
+
+    def missing(self) -> list[str]:
+        """ "Observation/<id>" and "Medication/<id>" the patient's followed panels / reports and
+        medication records refer to but the request lacks (for the prefetch layer to fetch)."""
+        linked = link(self._pending)
+        whose = Whose(self.patient_id, ((i.res, i.url) for i in linked.items)) if self.patient_id else None
+        out: dict[str, None] = {}
+        for parent, ref in linked.missing:
+            found = target(ref)
+            if found and found[0] == "Observation" and self._follows(parent.res):
+                if whose is None or whose.reason(parent.res) is None:
+                    out[f"Observation/{found[1]}"] = None
+        have = {text(i.res.get("id")) for i in linked.items if i.res.get("resourceType") == "Medication"}
+        for item in linked.items:
+            if item.res.get("resourceType") not in medications.MED_TYPES:
+                continue
+            found = target(reference(item.res.get("medicationReference")))
+            if found and found[0] == "Medication" and found[1] not in have:
+                if whose is None or whose.reason(item.res) is None:
+                    out[f"Medication/{found[1]}"] = None
+        return list(out)
 
     def _follows(self, res: dict) -> bool:
         """A panel or report whose members / results the service reads (value sets ``result-panels``

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.fhir.build import build_summary, summarise, unbundle
+from service.fhir.build import build_summary, chart_items, summarise, unbundle
 from service.fhir.summary import Concept
 from tests.fhir.helpers import KNOWLEDGE, TODAY, cc, obs, reasons, run
 
@@ -258,3 +258,26 @@ def test_weight_management_plan(plan, expected) -> None:
 def test_measurements_sorted_and_latest() -> None:
     s = run(obs("29463-7", 31, "kg", when="2024-03-01"), obs("29463-7", 30, "kg", when="2023-03-01"))
     assert [m.value for m in s.series(Concept.WEIGHT)] == [30, 31] and s.latest(Concept.WEIGHT).value == 31
+
+
+def test_chart_items_keep_urn_full_urls_one_item_per_resource() -> None:
+    """A prefetch Bundle whose references are urn:uuid fullUrls (a collection or transaction-style
+    feed): each resource stays one item, and its urn travels with it so the subject resolves."""
+    o = {
+        **obs("29463-7", 30, "kg"),
+        "subject": {"reference": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"fullUrl": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001", "resource": PATIENT},
+            {"fullUrl": "https://ehr.example/fhir/Observation/x", "resource": o},
+            {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        ],
+    }
+    items = chart_items(bundle)
+    assert len(items) == 2 and items[1] is o and items[0]["resourceType"] == "Bundle"
+    s = run(*items, patient_id="p1")
+    assert len(s.measurements) == 1
+    assert run(*unbundle(bundle), patient_id="p1").measurements == ()  # without the urn: not resolvable
