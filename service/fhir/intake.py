@@ -56,6 +56,8 @@ HANDLED = {
     "ServiceRequest",
     "CarePlan",
     "Medication",
+    "Device",
+    "DeviceUseStatement",
     *medications.MED_TYPES,
 }
 _OBS_DEAD = {"entered-in-error", "cancelled"}  # §4 item 1: ignore
@@ -70,6 +72,8 @@ OUT_OF_SCOPE = frozenset(
         "medication not used",
         "care plan not used",
         "medication not referenced",
+        "device not used",
+        "external cause without a fracture",
     }
 )
 # Reasons that mean "no value set knows this resource's code": its codes are counted in
@@ -195,6 +199,10 @@ class Intake:
         self._known: dict[tuple[str, str], bool] = {}  # (system, code) → in some value set, this call
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
+        self._devices: dict[str, dict] = {}  # Device resources by id, for DeviceUseStatement.device
+        self._causes: list[fractures.Cause] = []  # external-cause Conditions (§6.3)
+        self._cause_sources: set[str] = set()
+        self._causes_used: set[str] = set()
         self._kinds: dict[bytes, ObsKind | None] = {}  # Observation code (JSON) → _obs_kind, this call only
 
     def drop(self, source: str, reason: str) -> None:
@@ -302,6 +310,14 @@ class Intake:
         for k in [k for k, (r, _) in self._kept.items() if r is old]:
             del self._kept[k]
 
+    def _cause(self, res: dict, source: str) -> fractures.Cause | None:
+        """An external-cause Condition (not refuted, not itself a fracture code)."""
+        if conditions.status_of(res.get("verificationStatus")) in ("refuted", "entered-in-error"):
+            return None
+        if fractures.classify(res.get("code"), self.terms) is not None:
+            return None
+        return fractures.external_cause(res, source, self.terms)
+
     def _future(self, when: date | None) -> bool:
         """A result dated after today (a mistyped year) is never the latest value (§4 item 24)."""
         return when is not None and when > self.today
@@ -312,7 +328,8 @@ class Intake:
         Elements the service never reads (narrative, meta, encounter …) are left out: a broken
         narrative must not discard a valid value, and skipping them saves ~25 % of validation time.
         """
-        trimmed = {k: v for k, v in res.items() if k not in _NOT_READ}
+        skip = _NOT_READ - {"device"} if res["resourceType"] == "DeviceUseStatement" else _NOT_READ
+        trimmed = {k: v for k, v in res.items() if k not in skip}
         if fast_valid(trimmed):  # the same verdict, without a model per Observation (see fastvalid)
             return True
         try:
@@ -334,15 +351,25 @@ class Intake:
         facts = Facts()
         unique = self._settle()
         meds = medications.MedicationIndex()
-        for res, _ in unique:
+        for res, source in unique:
             if res["resourceType"] == "Medication":
                 meds.add(res)
+            elif res["resourceType"] == "Condition" and (cause := self._cause(res, source)) is not None:
+                self._causes.append(cause)
+                self._cause_sources.add(source)
+            elif res["resourceType"] == "Device" and isinstance(res.get("id"), str):
+                self._devices[res["id"]] = res
         for res, source in unique:
             try:
                 self._read(res, source, facts, meds.by_ref)
             except Exception:  # a bug safety net: one odd resource must not fail the request
                 self.drop(source, "unreadable resource")
         facts.imaging.extend(imaging.pair_views(facts.spine_views))
+        for source in self._cause_sources:  # an external-cause Condition is used by its fracture
+            if source in self._causes_used:
+                self.used.add(source)
+            else:
+                self.drop(source, "external cause without a fracture")
         for res, source, reason, by_ref in self._deferred:  # a panel or report holding a used result
             if any(child in self.used for child in self._containers[source]):
                 self.used.add(source)
@@ -471,6 +498,8 @@ class Intake:
 
     def _read_Condition(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         is_fracture = fractures.classify(res.get("code"), self.terms) is not None
+        if not is_fracture and source in self._cause_sources:
+            return DONE  # used, or not, once every fracture has been read (read_all)
         if not (is_fracture or conditions.is_candidate(res, self.terms)):
             return "code not used"
         verification = conditions.status_of(res.get("verificationStatus"))
@@ -478,9 +507,11 @@ class Intake:
             return f"verification {verification}"
         if not self._valid(res, source):
             return DONE
-        fracture = fractures.from_condition(res, source, self.terms)
+        fracture = fractures.from_condition(res, source, self.terms, self._causes)
         if fracture:
             facts.fractures.append(fracture)
+            if fracture.cause:  # the external-cause Conditions that gave the mechanism are used
+                self._causes_used.update(c.source for c in self._causes if c.code == fracture.cause)
         reason = conditions.add_condition(res, source, facts.conditions, self.terms)
         return None if fracture else reason
 
@@ -513,7 +544,10 @@ class Intake:
         return None if found else "study not available or undated"
 
     def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not imaging.is_candidate(res, self.terms):
+        code = res.get("code")
+        fusion = conditions.is_spinal_fusion(code, self.terms)
+        gastrostomy = conditions.is_gastrostomy(code, self.terms)
+        if not (fusion or gastrostomy or imaging.is_candidate(res, self.terms)):
             return "code not used"
         status = text(res.get("status"))
         if status in ("entered-in-error", "not-done"):
@@ -524,9 +558,44 @@ class Intake:
         if order:
             facts.orders.append(order)
         _add_imaging(facts, spine)
-        if status == "completed" and conditions.is_gastrostomy(res.get("code"), self.terms):
+        done = status == "completed"
+        if done and gastrostomy:
             facts.conditions.gastrostomy = True
-        return None if (order or spine) else "code not used"
+        if done and fusion:  # §6.4: rods make the lumbar spine an invalid DXA site from then on
+            facts.conditions.findings.append(
+                ClinicalFinding(Symptom.SPINAL_FUSION, imaging.performed(res), source)
+            )
+        if order or spine or (done and (gastrostomy or fusion)):
+            return None
+        return "procedure not completed" if (gastrostomy or fusion) else "code not used"
+
+    def _read_Device(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        """A gastrostomy tube on the patient (Device.patient) counts as a gastrostomy in place."""
+        if not conditions.is_gastrostomy_device(res.get("type"), self.terms):
+            return "device not used"
+        if "patient" not in res:
+            return "device not used"  # read through a DeviceUseStatement
+        if text(res.get("status")) in ("inactive", "entered-in-error"):
+            return f"status {res.get('status')}"
+        if not self._valid(res, source):
+            return DONE
+        facts.conditions.gastrostomy = True
+        return None
+
+    def _read_DeviceUseStatement(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        """A statement that the patient uses a gastrostomy tube (the Device in the request, or named)."""
+        ref = as_dict(res.get("device"))
+        device = self._devices.get(text(ref.get("reference")).split("/")[-1], {})
+        if not conditions.is_gastrostomy_device(
+            device.get("type") or {"text": text(ref.get("display"))}, self.terms
+        ):
+            return "device not used"
+        if text(res.get("status")) not in ("active", "completed"):
+            return f"status {res.get('status')}"
+        if not self._valid(res, source):
+            return DONE
+        facts.conditions.gastrostomy = True
+        return None
 
     def _read_ServiceRequest(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if res.get("status") == "entered-in-error":

@@ -112,13 +112,17 @@ class Fracture:
     kind: FractureKind
     when: date | None
     sources: tuple[str, ...]
-    level: str | None = None  # vertebral level, e.g. "T12"; long bone name for long-bone fractures
+    # vertebral level ("T12", "T5-T6") or region ("thoracic", "lumbar", "thoracolumbar", "lumbosacral")
+    # when known; the long bone's name for long-bone fractures
+    level: str | None = None
     genant_grade: float | None = None  # 0, 0.5, 1, 2, 3 when known
     low_trauma: bool | None = (
         None  # True fragility; False traumatic (needs clinician confirmation); None unknown
     )
     provisional: bool = False  # provisional/differential verification, or preliminary observation
     description: str = ""  # short human text for the card evidence
+    cause: str | None = None  # the ICD-10-CM external-cause code that decided ``low_trauma`` (§6.3)
+    assumed: bool = False  # ``low_trauma`` is the default of an imaging read, not coded
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,10 @@ class Terms:
         self.non_ambulatory = v["non-ambulatory"]
         self.findings = v["clinical-findings"]
         self.gastrostomy = v["gastrostomy"]
+        self.spinal_fusion = v["spinal-fusion"]
         # fractures
         self.fractures = v["fractures"]
+        self.external_cause = v["external-cause"]
         self.vf_observation = v["vertebral-fracture-observation"]
         self.genant = v["genant-grade"]
         self.long_bone_text = v["long-bone-text"]

@@ -24,6 +24,8 @@ NO_SUBJECT = "no subject"
 SUBJECT_KEYS = ("subject", "patient")
 # Types that are about no patient in particular (read through the resources that reference them).
 NEUTRAL = frozenset({"Medication"})
+# Types whose patient is optional: checked when present, else read only through a reference.
+OPTIONAL_SUBJECT = frozenset({"Device"})
 
 
 def target(ref: str) -> tuple[str, str] | None:
@@ -101,4 +103,4 @@ class Whose:
                 return None if self.is_patient(res[key], res) else ANOTHER_PATIENT
         if parent is not None:
             return self.reason(parent)
-        return NO_SUBJECT
+        return None if rtype in OPTIONAL_SUBJECT else NO_SUBJECT
