@@ -130,3 +130,12 @@ def test_a_missing_result_of_a_report_the_service_does_not_follow_is_not_reporte
     cbc = {**_report([{"reference": "Observation/hb"}]), "code": cc(LOINC, "58410-2", "CBC panel")}
     s = run(cbc, patient_id="p1")
     assert "result not in the request" not in reasons(s)
+
+
+def test_the_observation_prefetch_template_asks_for_the_panel_codes() -> None:
+    from service.cds_hooks.services import patient_view_prefetch
+    from tests.fhir.helpers import KNOWLEDGE
+
+    template = patient_view_prefetch(KNOWLEDGE)["observations"]
+    assert "http://loinc.org|38269-7" in template  # a DXA panel Observation
+    assert "http://loinc.org|38267-1" in template  # and the results themselves, as before

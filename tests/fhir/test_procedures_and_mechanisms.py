@@ -9,7 +9,20 @@ import pytest
 from service.fhir.summary import FractureKind, Symptom
 from service.rules.core import RuleContext
 from service.rules.registry import evaluate
-from tests.fhir.helpers import CPT, ICD10CM, KNOWLEDGE, SNOMED, TODAY, cc, cond, obs, reasons, run, stats
+from tests.fhir.helpers import (
+    CPT,
+    ICD10CM,
+    KNOWLEDGE,
+    SNOMED,
+    TODAY,
+    cc,
+    cond,
+    obs,
+    reasons,
+    run,
+    stats,
+    steroid,
+)
 
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 
@@ -213,17 +226,16 @@ def test_a_car_crash_vertebral_fracture_is_not_a_fragility_fracture() -> None:
     """The issue's chart: a teenager with DMD on deflazacort, an L1 fracture from a car crash (S32.010A +
     V43.52XA): no bone-therapy card from it; the same fracture after a fall from bed is one."""
     patient = {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "2010-01-01"}
-    steroid = {
-        "resourceType": "MedicationStatement",
-        "id": "ms1",
-        "status": "active",
-        "subject": {"reference": "Patient/p1"},
-        "effectivePeriod": {"start": "2020-01-01"},
-        "medicationCodeableConcept": {"text": "Deflazacort 18 mg tablet"},
-    }
 
     def fired(cause: str) -> set[str]:
-        s = run(patient, cond(ICD10CM, "G71.01"), steroid, _fracture(), _cause(cause), patient_id="p1")
+        s = run(
+            patient,
+            cond(ICD10CM, "G71.01"),
+            steroid("2020-01-01"),
+            _fracture(),
+            _cause(cause),
+            patient_id="p1",
+        )
         return {r for f in evaluate(RuleContext(s, TODAY, KNOWLEDGE)).findings for r in f.rule_ids}
 
     assert not {"BT-01", "BT-01b", "BMD-02"} & fired("V43.52XA")

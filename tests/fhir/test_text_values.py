@@ -9,7 +9,7 @@ import pytest
 from service.fhir.summary import Concept
 from service.rules.core import RuleContext
 from service.rules.registry import evaluate
-from tests.fhir.helpers import ICD10CM, KNOWLEDGE, TODAY, cond, obs, reasons, run
+from tests.fhir.helpers import ICD10CM, KNOWLEDGE, TODAY, cond, obs, reasons, run, steroid
 
 DEFICIENT = float(KNOWLEDGE.thresholds(TODAY).bone.vitd_deficient_ng_ml)
 
@@ -68,15 +68,7 @@ def test_text_results_that_are_dropped_with_a_reason(code, text, reason) -> None
 def test_undetectable_vitamin_d_gives_the_deficiency_card_not_a_test_due_card() -> None:
     """The issue's chart: 25-OH D 'undetectable' days ago must not leave the patient 'due a test'."""
     patient = {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "2012-01-01"}
-    steroid = {
-        "resourceType": "MedicationStatement",
-        "id": "ms1",
-        "status": "active",
-        "subject": {"reference": "Patient/p1"},
-        "effectivePeriod": {"start": "2022-01-01"},
-        "medicationCodeableConcept": {"text": "Deflazacort 18 mg tablet"},
-    }
     vitd = obs("62292-8", None, valueString="<10 ng/mL", when="2024-05-20")
-    s = run(patient, cond(ICD10CM, "G71.01"), steroid, vitd, patient_id="p1")
+    s = run(patient, cond(ICD10CM, "G71.01"), steroid("2022-01-01"), vitd, patient_id="p1")
     fired = {f.rule_ids[0] for f in evaluate(RuleContext(s, TODAY, KNOWLEDGE)).findings}
     assert "VD-01" not in fired and {"VD-02", "VD-04"} & fired

@@ -21,20 +21,12 @@ from hypothesis import strategies as st
 from service.app import create_app
 from service.config import Settings
 from service.fixtures.render import fill, load_scenarios, render_scenario
+from tests.builders import PREFETCH_KEY_OF
 from tests.conftest import TODAY
 
 URL = "/cds-services/nmd-bone-health"
 SCENARIOS = list(load_scenarios())
-KEY_OF = {
-    "Condition": "conditions",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationStatement": "medicationStatements",
-    "MedicationAdministration": "medicationAdministrations",
-    "DiagnosticReport": "diagnosticReports",
-    "Procedure": "procedures",
-    "ServiceRequest": "serviceRequests",
-}
+KEY_OF = PREFETCH_KEY_OF
 OTHER = "someone-else"
 OTHER_ID = {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "MRN-0042"}
 OTHER_URN = "urn:uuid:7d5b1f6e-3c1a-4f0e-9a55-000000000042"
