@@ -76,10 +76,25 @@ def missing_references(
     "Medication/<id>" (of medication records) that the patient's resources refer to and the request
     lacks: what the prefetch layer fetches from fhirServer when it can (else the summary reports
     them as "result not in the request" / "medication not resolved")."""
+    items = list(resources)
+    if not any(_refers(r) for r in items):  # the common case, in one cheap pass over the raw JSON
+        return []
     intake = Intake(patient_id, knowledge, today)
-    for index, raw in enumerate(resources):
+    for index, raw in enumerate(items):
         intake.admit(raw, index)
     return intake.missing()
+
+
+_REFERRING = ("hasMember", "result", "medicationReference")
+
+
+def _refers(raw: object) -> bool:
+    """Whether a resource (or a Bundle's entry) may refer to a result or Medication elsewhere."""
+    if not isinstance(raw, dict):
+        return False
+    if raw.get("resourceType") == "Bundle":
+        return any(_refers(as_dict(e).get("resource")) for e in as_list(raw.get("entry")))
+    return any(k in raw for k in _REFERRING)
 
 
 def build_summary(

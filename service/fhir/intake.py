@@ -197,6 +197,7 @@ class Intake:
         self._containers: dict[str, list[str]] = {}  # panel / report source → its results' sources
         self._deferred: list[tuple[dict, str, str, dict]] = []  # containers not used themselves
         self._known: dict[tuple[str, str], bool] = {}  # (system, code) → in some value set, this call
+        self._unknown: dict[bytes, list[tuple[str, str, str]]] = {}  # Observation code → its unknown codings
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
         self._devices: dict[str, dict] = {}  # Device resources by id, for DeviceUseStatement.device
@@ -403,18 +404,31 @@ class Intake:
             self.drop(source, reason)
 
     def _note_codes(self, res: dict, meds: dict[str, dict]) -> None:
-        """Count the codes of a resource no value set knows (code, components, medication)."""
+        """Count the codes of a resource no value set knows (code, components, medication); the
+        unknown codings of a simple Observation's code are worked out once per distinct code."""
+        key = None
+        if res["resourceType"] == "Observation" and "component" not in res:
+            try:
+                key = orjson.dumps(res.get("code"))
+            except TypeError:
+                key = None
+            if key is not None and key in self._unknown:
+                self.unrecognised.update(self._unknown[key])
+                return
         if res["resourceType"] in medications.MED_TYPES:
             concepts = [medications.medication_concept(res, meds)]
         else:
             concepts = [res.get("code"), *(as_dict(c).get("code") for c in as_list(res.get("component")))]
-        for concept in concepts:
-            for found in codings(concept):
-                key = (found[0], found[1])
-                if key not in self._known:
-                    self._known[key] = self.terms.knows(found[0], found[1])
-                if not self._known[key]:
-                    self.unrecognised[found] += 1
+        unknown = [c for concept in concepts for c in codings(concept) if not self._knows(c[0], c[1])]
+        if key is not None:
+            self._unknown[key] = unknown
+        self.unrecognised.update(unknown)
+
+    def _knows(self, system: str, code: str) -> bool:
+        found = self._known.get((system, code))
+        if found is None:
+            found = self._known[(system, code)] = self.terms.knows(system, code)
+        return found
 
     # --- per type: return a drop reason, or None when the resource was used ----------------------
     def _read_Patient(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:

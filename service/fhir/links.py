@@ -40,7 +40,9 @@ def key_of(ref: str) -> str | None:
 def children(res: dict) -> list[str]:
     """The member / result references of a panel Observation or a DiagnosticReport."""
     key = CHILD_KEYS.get(text(res.get("resourceType")))
-    return [r for r in (reference(v) for v in as_list(res.get(key))) if r] if key else []
+    if key is None or key not in res:
+        return []
+    return [r for r in (reference(v) for v in as_list(res[key])) if r]
 
 
 def _inherit(child: dict, parent: dict) -> dict:
@@ -64,6 +66,9 @@ class Linked:
 
 def link(items: list[Item]) -> Linked:
     """Attach every member / result to its parent (first parent wins); contained ones become items."""
+    parents = [(item, refs) for item in items if (refs := children(item.res))]
+    if not parents:  # most charts: nothing to link
+        return Linked(list(items))
     index: dict[str, Item] = {}
     for item in items:
         rtype, rid = text(item.res.get("resourceType")), text(item.res.get("id"))
@@ -75,10 +80,7 @@ def link(items: list[Item]) -> Linked:
             if absolute:
                 index.setdefault(absolute, item)
     out = Linked(list(items))
-    for item in items:
-        refs = children(item.res)
-        if not refs:
-            continue
+    for item, refs in parents:
         contained = {text(as_dict(c).get("id")): as_dict(c) for c in as_list(item.res.get("contained"))}
         for ref in refs:
             if ref.startswith("#"):

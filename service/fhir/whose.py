@@ -60,6 +60,7 @@ class Whose:
     def __init__(self, patient_id: str, items: Iterable[tuple[dict, str | None]]):
         """``items``: every (resource, fullUrl) of the request."""
         self.patient_id = patient_id
+        self._literal: dict[str, bool] = {}  # reference string → the patient's (a chart repeats one)
         self.identifiers: set[tuple[str, str]] = set()
         self.urls: dict[str, tuple[str, str]] = {}  # urn fullUrl → (type, id)
         for res, url in items:
@@ -80,8 +81,11 @@ class Whose:
                     if c.get("id") == literal[1:]:
                         return c.get("resourceType") == "Patient" and bool(identifiers(c) & self.identifiers)
                 return False
-            found = self.urls.get(literal) if literal.startswith("urn:") else target(literal)
-            return found == ("Patient", self.patient_id)
+            known = self._literal.get(literal)
+            if known is None:
+                found = self.urls.get(literal) if literal.startswith("urn:") else target(literal)
+                known = self._literal[literal] = found == ("Patient", self.patient_id)
+            return known
         ident = as_dict(ref.get("identifier"))
         if ref.get("type") not in (None, "Patient") or not isinstance(ident.get("value"), str):
             return False
