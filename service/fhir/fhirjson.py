@@ -64,7 +64,7 @@ def parse_date(value: Any) -> date | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if dt.tzinfo is not None:  # edge case 24: compare in UTC
+    if dt.tzinfo is not None:  # compare in UTC
         dt = dt.astimezone(UTC)
     return dt.date()
 
@@ -75,7 +75,7 @@ def period_start(value: Any) -> date | None:
 
 
 def effective_date(res: dict, prefix: str = "effective") -> date | None:
-    """effective[x] (dateTime, date, instant, Period.start) — then ``issued`` (edge case 24)."""
+    """effective[x] (dateTime, date, instant, Period.start) — then ``issued``."""
     for suffix in ("DateTime", "Instant", "Date"):
         d = parse_date(res.get(prefix + suffix))
         if d:
