@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.fhir.fhirjson import concept_text, parse_date, period_start, status_of
+from service.fhir.fhirjson import concept_label, concept_text, parse_date, period_start, status_of
 from service.fhir.summary import ClinicalFinding, Diagnosis, Nmd, Symptom
 from service.fhir.terms import Terms
 
@@ -94,7 +94,7 @@ def add_condition(cond: dict, source: str, facts: ConditionFacts, terms: Terms) 
     if nmd is not None:
         if not active:
             return "diagnosis not active"
-        facts.diagnoses.append(Diagnosis(nmd, onset(cond), source, concept_text(code)[:80]))
+        facts.diagnoses.append(Diagnosis(nmd, onset(cond), source, concept_label(code)[:80]))
         used = True
     if is_non_ambulatory(code, terms) and active:
         facts.non_ambulatory_dates.append(onset(cond))

@@ -53,6 +53,19 @@ def concept_text(concept: Any) -> str:
     return " ".join(p for p in parts if p).lower()
 
 
+def concept_label(concept: Any) -> str:
+    """How a person would name a CodeableConcept: its text, else its first coding's display, else its
+    first code (as sent, for showing; ``concept_text`` is for matching)."""
+    if not isinstance(concept, dict):
+        return ""
+    found = codings(concept)
+    return (
+        text(concept.get("text")).strip()
+        or next((d for _, _, d in found if d), "")
+        or (found[0][1] if found else "")
+    )
+
+
 def parse_date(value: Any) -> date | None:
     """A FHIR date/dateTime/instant as a UTC date; partial dates (YYYY, YYYY-MM) → first day."""
     if not isinstance(value, str) or not value:
