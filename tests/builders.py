@@ -87,24 +87,27 @@ def hook_request(prefetch: dict[str, Any] | None, pid: str = PATIENT_ID, **extra
     return body
 
 
+# The prefetch key each resource type arrives under (the service's search templates).
+PREFETCH_KEY_OF = {
+    "Condition": "conditions",
+    "Observation": "observations",
+    "MedicationRequest": "medicationRequests",
+    "MedicationStatement": "medicationStatements",
+    "MedicationAdministration": "medicationAdministrations",
+    "DiagnosticReport": "diagnosticReports",
+    "Procedure": "procedures",
+    "ServiceRequest": "serviceRequests",
+}
+
+
 def full_prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
     """Split resources into the service's prefetch keys, as an EHR would deliver them."""
     by_type: dict[str, list[dict[str, Any]]] = {}
     for r in resources:
         by_type.setdefault(r["resourceType"], []).append(r)
-    key_of = {
-        "Condition": "conditions",
-        "Observation": "observations",
-        "MedicationRequest": "medicationRequests",
-        "MedicationStatement": "medicationStatements",
-        "MedicationAdministration": "medicationAdministrations",
-        "DiagnosticReport": "diagnosticReports",
-        "Procedure": "procedures",
-        "ServiceRequest": "serviceRequests",
-    }
-    pre: dict[str, Any] = {key: None for key in key_of.values()}
+    pre: dict[str, Any] = {key: None for key in PREFETCH_KEY_OF.values()}
     pre["patient"] = (by_type.get("Patient") or [None])[0]
-    for rtype, key in key_of.items():
+    for rtype, key in PREFETCH_KEY_OF.items():
         if by_type.get(rtype):
             pre[key] = searchset(by_type[rtype])
     return pre

@@ -135,7 +135,7 @@ class Engine:
     def run(self, service: ServiceDefinition, req: HookRequest, base_url: str = "") -> Run:
         """One evaluation of a validated hook request, up to the cards (the ledger is the caller's)."""
         t0 = time.perf_counter()
-        resolved = resolve_prefetch(req, service.prefetch, self.settings)
+        resolved = resolve_prefetch(req, service.prefetch, self.settings, self.knowledge)
         t_data = time.perf_counter()
         summary, stats = self.summarise_with_stats(resolved.resources, req.patient_id, resolved.complete)
         t_summary = time.perf_counter()

@@ -2,6 +2,9 @@
 OperationOutcome means "fetch it from fhirServer"; when that is impossible the call answers 412.
 
 Paginated prefetch Bundles are completed by following their ``next`` links with the same token.
+Then the references the data layer cannot resolve within the request (results of DXA panels and
+reports, referenced Medications) are fetched from fhirServer by id when it can be read; when it
+cannot, or the fetch fails, the call goes on and the summary reports them as not resolved.
 """
 
 from __future__ import annotations
@@ -10,14 +13,18 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from service import metrics
 from service.cds_hooks.request import HookRequest
 from service.config import Settings
 from service.errors import DataUnavailable
-from service.fhir.client import FhirClient, FhirError, bundle_entries, bundle_resources, next_link
+from service.fhir.build import chart_items, missing_references
+from service.fhir.client import FhirClient, FhirError, bundle_entries, next_link
+from service.knowledge import Knowledge
 from service.security.ssrf import FhirServerRefused, check_fhir_server
 
 log = logging.getLogger("nmd_cds.prefetch")
@@ -66,7 +73,18 @@ def _has_error(outcome: Any) -> bool:
     )
 
 
-def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Settings) -> ResolvedData:
+def resolve_prefetch(
+    req: HookRequest, templates: dict[str, str], settings: Settings, knowledge: Knowledge | None = None
+) -> ResolvedData:
+    """The request's data (prefetch, then fhirServer); with ``knowledge``, also the resources it refers
+    to that are missing (``follow_references``)."""
+    resolved = _resolve(req, templates, settings)
+    if knowledge is None:
+        return resolved
+    return follow_references(req, resolved, settings, knowledge)
+
+
+def _resolve(req: HookRequest, templates: dict[str, str], settings: Settings) -> ResolvedData:
     given = req.prefetch or {}
     resources: list[dict[str, Any]] = []
     to_fetch: list[str] = []
@@ -81,7 +99,7 @@ def resolve_prefetch(req: HookRequest, templates: dict[str, str], settings: Sett
             complete.add(key)
             continue
         if value.get("resourceType") == "Bundle":
-            resources.extend(bundle_resources(value))
+            resources.extend(chart_items(value))  # urn fullUrls kept: references may use them
             if next_link(value):
                 to_complete.append((key, value))
                 continue
@@ -143,6 +161,76 @@ def fetch_problems(failures: list[tuple[str, FhirError]]) -> list[str]:
     return lines
 
 
+_IDS_PER_SEARCH = 50  # ids per "_id=a,b,…" search: a short URL on any server
+_ROUNDS = 2  # a report's panel's members: references of fetched resources are followed once more
+
+
+def follow_references(
+    req: HookRequest, resolved: ResolvedData, settings: Settings, knowledge: Knowledge
+) -> ResolvedData:
+    """Fetch, by id, the DXA results and Medications the request refers to but lacks, when fhirServer
+    can be read. Best effort: without a usable fhirServer, or when it fails, the call goes on and the
+    summary reports the references as not resolved (never a 412 for them)."""
+    resources = list(resolved.resources)
+    today = settings.today or datetime.now(UTC).date()
+    client: FhirClient | None = None
+    asked: set[str] = set()
+    for _ in range(_ROUNDS):
+        wanted = [
+            r for r in missing_references(resources, today, knowledge, req.patient_id) if r not in asked
+        ]
+        if not wanted:
+            break
+        client = client or _optional_client(req, settings)
+        if client is None:
+            break
+        asked.update(wanted)
+        by_type: dict[str, list[str]] = {}
+        for ref in wanted:
+            rtype, _, rid = ref.partition("/")
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, ids in sorted(by_type.items()):
+            for i in range(0, len(ids), _IDS_PER_SEARCH):
+                chunk = ",".join(quote(x, safe="") for x in ids[i : i + _IDS_PER_SEARCH])
+                try:
+                    resources.extend(client.fetch(f"{rtype}?_id={chunk}&_count={_IDS_PER_SEARCH}"))
+                except FhirError as exc:
+                    log.warning(
+                        "fhir reference fetch failed",
+                        extra={
+                            "event": "fhir_reference_fetch_failed",
+                            "problems": [f"{rtype}: {exc.reason}"],
+                        },
+                    )
+    if len(resources) == len(resolved.resources):
+        return resolved
+    return ResolvedData(resources, resolved.complete, (*resolved.fetched, "references"))
+
+
+def _optional_client(req: HookRequest, settings: Settings) -> FhirClient | None:
+    """A client for fhirServer when the request allows reading it, else None (no error)."""
+    if not req.fhir_server:
+        return None
+    token = req.fhir_authorization.access_token if req.fhir_authorization else None
+    if token is None and not (settings.dev_mode or settings.fhir_allowed_servers):
+        return None
+    try:
+        check_fhir_server(req.fhir_server, settings)
+    except FhirServerRefused:
+        return None
+    return _new_client(req.fhir_server, token, settings)
+
+
+def _new_client(server: str, token: str | None, settings: Settings) -> FhirClient:
+    return FhirClient(
+        server,
+        token,
+        timeout_s=settings.fhir_timeout_s,
+        max_pages=settings.fhir_max_pages,
+        max_response_bytes=settings.fhir_max_response_bytes,
+    )
+
+
 def _with_count(relative: str, settings: Settings) -> str:
     if "?" in relative and "_count=" not in relative:
         return f"{relative}&_count={settings.fhir_page_count}"
@@ -168,10 +256,4 @@ def _client(req: HookRequest, settings: Settings, keys: list[str]) -> FhirClient
             f"prefetch data missing ({missing}) and no fhirAuthorization to read fhirServer with",
             ["send fhirAuthorization with an access token, or full prefetch"],
         )
-    return FhirClient(
-        req.fhir_server,
-        token,
-        timeout_s=settings.fhir_timeout_s,
-        max_pages=settings.fhir_max_pages,
-        max_response_bytes=settings.fhir_max_response_bytes,
-    )
+    return _new_client(req.fhir_server, token, settings)

@@ -1,4 +1,4 @@
-"""Whether a finding Observation says yes or no (§4 item 3): coded answers and interpretations from the
+"""Whether a finding Observation says yes or no: coded answers and interpretations from the
 value sets ``present``, ``absent`` and ``normal-interpretation``, and plain-text answers."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def answer(concept: Any, terms: Terms) -> bool | None:
 
 
 def presence(obs: dict, terms: Terms) -> bool | None:
-    """Whether a finding Observation asserts its finding (§4 item 3): False for a negation (normal /
+    """Whether a finding Observation asserts its finding: False for a negation (normal /
     negative interpretation, valueBoolean false, an absent / "No" answer), True for an affirmative
     value, None when the value says neither or there is no value (callers decide what that means)."""
     # a normal/negative interpretation wins over a contradicting value (no false alarm)

@@ -21,13 +21,18 @@ from service.fhir.summary import Dropped, PatientSummary
 from service.fhir.units import UNIT_ALIASES
 from service.knowledge import Knowledge
 
-__all__ = ["IntakeStats", "build_summary", "summarise", "unbundle"]
+__all__ = ["IntakeStats", "build_summary", "chart_items", "missing_references", "summarise", "unbundle"]
+
+log = logging.getLogger("nmd_cds.fhir")
 
 log = logging.getLogger("nmd_cds.fhir")
 
 
 def unbundle(value: Any) -> list[dict]:
-    """Resources of a prefetch value: a resource, a Bundle (entry[].resource), or garbage → []."""
+    """Resources of a prefetch value: a resource, a Bundle (entry[].resource), or garbage → [].
+
+    The entries' fullUrls are lost: to resolve ``urn:uuid`` references, give ``summarise`` the Bundle
+    itself (a Bundle among the resources is read entry by entry, with its fullUrls)."""
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return []
     if value["resourceType"] != "Bundle":
@@ -41,6 +46,57 @@ def unbundle(value: Any) -> list[dict]:
         if isinstance(res, dict) and res.get("resourceType") != "OperationOutcome":
             out.append(res)
     return out
+
+
+def chart_items(value: Any) -> list[dict]:
+    """``unbundle`` for the service call: one item per resource, an entry whose fullUrl is a urn (its
+    references in the request may use it) wrapped in a one-entry Bundle so the urn travels with it."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return unbundle(value)
+    out: list[dict] = []
+    for entry in as_list(value.get("entry")):
+        entry = as_dict(entry)
+        res = entry.get("resource")
+        if as_dict(entry.get("search")).get("mode") == "outcome" or not isinstance(res, dict):
+            continue
+        if res.get("resourceType") == "OperationOutcome":
+            continue
+        url = entry.get("fullUrl")
+        if isinstance(url, str) and url.startswith("urn:"):
+            out.append(
+                {"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": url, "resource": res}]}
+            )
+        else:
+            out.append(res)
+    return out
+
+
+def missing_references(
+    resources: Iterable[dict], today: date, knowledge: Knowledge, patient_id: str | None = None
+) -> list[str]:
+    """ "Observation/<id>" (results of the DXA panels and reports the service follows) and
+    "Medication/<id>" (of medication records) that the patient's resources refer to and the request
+    lacks: what the prefetch layer fetches from fhirServer when it can (else the summary reports
+    them as "result not in the request" / "medication not resolved")."""
+    items = list(resources)
+    if not any(_refers(r) for r in items):  # the common case, in one cheap pass over the raw JSON
+        return []
+    intake = Intake(patient_id, knowledge, today)
+    for index, raw in enumerate(items):
+        intake.admit(raw, index)
+    return intake.missing()
+
+
+_REFERRING = ("hasMember", "result", "medicationReference")
+
+
+def _refers(raw: object) -> bool:
+    """Whether a resource (or a Bundle's entry) may refer to a result or Medication elsewhere."""
+    if not isinstance(raw, dict):
+        return False
+    if raw.get("resourceType") == "Bundle":
+        return any(_refers(as_dict(e).get("resource")) for e in as_list(raw.get("entry")))
+    return any(k in raw for k in _REFERRING)
 
 
 def build_summary(
@@ -111,7 +167,7 @@ def summarise(
     aliases = tuple(
         (m.source, m.unit_alias, UNIT_ALIASES[m.unit_alias]) for m in summary.measurements if m.unit_alias
     )
-    if aliases:  # operational, no patient data: which spellings a feed sends (clinical-knowledge §6.6)
+    if aliases:  # operational, no patient data: which spellings a feed sends
         used = Counter(f"{alias} -> {unit}" for _, alias, unit in aliases)
         log.info("unit aliases read", extra={"event": "unit_alias", "aliases": dict(sorted(used.items()))})
     return summary, IntakeStats(len(intake.used), intake.ignored, intake.unrecognised, aliases)

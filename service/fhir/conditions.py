@@ -1,6 +1,6 @@
 """Conditions (and coded findings in Observations) → diagnoses, mobility, symptoms, gastrostomy.
 
-Population gate (§1.1): an in-scope NMD counts when clinicalStatus is active/recurrence/relapse or
+Population gate: an in-scope NMD counts when clinicalStatus is active/recurrence/relapse or
 absent and verificationStatus is not refuted/entered-in-error (refuted ones are dropped upstream).
 Fractures are handled in ``fractures.py``.
 """
@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.fhir.fhirjson import concept_text, parse_date, period_start, status_of
+from service.fhir.fhirjson import concept_label, concept_text, parse_date, period_start, status_of
 from service.fhir.summary import ClinicalFinding, Diagnosis, Nmd, Symptom
 from service.fhir.terms import Terms
 
 ACTIVE_CLINICAL = {None, "active", "recurrence", "relapse"}
+PERMANENT = frozenset({Symptom.SPINAL_FUSION, Symptom.POSTMENOPAUSAL})
 # Z98.1 "arthrodesis status" covers any joint (value-set entries marked ``needs_spine_text``): spinal
 # fusion only when the code text or bodySite names the spine (word-start match: "rod" must not match
 # "arthrodesis").
@@ -55,6 +56,16 @@ def is_gastrostomy(concept: object, terms: Terms) -> bool:
     return terms.find(concept, terms.gastrostomy) is not None
 
 
+def is_gastrostomy_device(concept: object, terms: Terms) -> bool:
+    """A device type that is a gastrostomy tube: by code, or by name when it carries none."""
+    return is_gastrostomy(concept, terms) or terms.gastrostomy.match_text(concept_text(concept)) is not None
+
+
+def is_spinal_fusion(concept: object, terms: Terms) -> bool:
+    """A spinal fusion / instrumentation procedure."""
+    return terms.find(concept, terms.spinal_fusion) is not None
+
+
 def is_candidate(cond: dict, terms: Terms) -> bool:
     code = cond.get("code")
     return bool(
@@ -83,14 +94,14 @@ def add_condition(cond: dict, source: str, facts: ConditionFacts, terms: Terms) 
     if nmd is not None:
         if not active:
             return "diagnosis not active"
-        facts.diagnoses.append(Diagnosis(nmd, onset(cond), source, concept_text(code)[:80]))
+        facts.diagnoses.append(Diagnosis(nmd, onset(cond), source, concept_label(code)[:80]))
         used = True
     if is_non_ambulatory(code, terms) and active:
         facts.non_ambulatory_dates.append(onset(cond))
         used = True
     symptom = symptom_of(code, terms, concept_text(cond.get("bodySite")))
-    # Spinal fusion is a permanent status: it counts even when recorded as resolved.
-    if symptom is not None and (active or symptom is Symptom.SPINAL_FUSION):
+    # Spinal fusion and a post-menopausal state are permanent: they count even when recorded as resolved.
+    if symptom is not None and (active or symptom in PERMANENT):
         facts.findings.append(ClinicalFinding(symptom, onset(cond), source))
         used = True
     if is_gastrostomy(code, terms) and active:

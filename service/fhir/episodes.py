@@ -1,5 +1,5 @@
 """Medication exposure episodes: one drug's records split at gaps longer than its dosing interval
-(§1.3 glucocorticoids, §4 item 19 bone therapy: the knowledge's ``medication`` thresholds), and whether
+(glucocorticoids and bone therapy: the knowledge's ``medication`` thresholds), and whether
 the last dose is still within the interval ("active")."""
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ def _add_months(d: date, months: int) -> date:
 
 
 def _covered_until(cls: DrugClass, drug: str, last: date, th: Medication) -> date:
-    """The last day a dose on ``last`` still counts as current therapy (§4 item 19 intervals)."""
+    """The last day a dose on ``last`` still counts as current therapy (its dosing interval)."""
     if drug in ("zoledronic acid", "pamidronate") or cls is DrugClass.DENOSUMAB:
         months = {
             "zoledronic acid": th.zoledronate_interval_months,
             "pamidronate": th.pamidronate_interval_months,
         }.get(drug, th.denosumab_interval_months)
         return _add_months(last, int(months))
-    if cls is DrugClass.GLUCOCORTICOID:  # a gap longer than this ends a GC episode (§1.3)
+    if cls is DrugClass.GLUCOCORTICOID:  # a gap longer than this ends a GC episode
         return last + timedelta(days=int(th.gc_episode_gap_days))
     days = th.anabolic_refill_days if cls is DrugClass.ANABOLIC else th.oral_bisphosphonate_refill_days
     return last + timedelta(days=int(days))

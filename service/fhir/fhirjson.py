@@ -53,6 +53,19 @@ def concept_text(concept: Any) -> str:
     return " ".join(p for p in parts if p).lower()
 
 
+def concept_label(concept: Any) -> str:
+    """How a person would name a CodeableConcept: its text, else its first coding's display, else its
+    first code (as sent, for showing; ``concept_text`` is for matching)."""
+    if not isinstance(concept, dict):
+        return ""
+    found = codings(concept)
+    return (
+        text(concept.get("text")).strip()
+        or next((d for _, _, d in found if d), "")
+        or (found[0][1] if found else "")
+    )
+
+
 def parse_date(value: Any) -> date | None:
     """A FHIR date/dateTime/instant as a UTC date; partial dates (YYYY, YYYY-MM) → first day."""
     if not isinstance(value, str) or not value:
@@ -64,7 +77,7 @@ def parse_date(value: Any) -> date | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if dt.tzinfo is not None:  # edge case 24: compare in UTC
+    if dt.tzinfo is not None:  # compare in UTC
         dt = dt.astimezone(UTC)
     return dt.date()
 
@@ -75,7 +88,7 @@ def period_start(value: Any) -> date | None:
 
 
 def effective_date(res: dict, prefix: str = "effective") -> date | None:
-    """effective[x] (dateTime, date, instant, Period.start) — then ``issued`` (edge case 24)."""
+    """effective[x] (dateTime, date, instant, Period.start) — then ``issued``."""
     for suffix in ("DateTime", "Instant", "Date"):
         d = parse_date(res.get(prefix + suffix))
         if d:

@@ -1,4 +1,4 @@
-"""Adequate spine imaging (§1.5) and orders/procedures for every ActionKind (§2.H suppression).
+"""Adequate spine imaging and orders/procedures for every ActionKind.
 
 Counts as spine imaging: a thoracolumbar radiograph (T4-L4: 24984-7, 24928-4, CPT 72080) or DXA VFA
 (CPT 77085/77086, or a DXA report that names VFA); not AP-only films, not BMD-only DXA. A thoracic or
@@ -29,12 +29,12 @@ DONE_REPORT = {"final", "amended", "corrected", "appended", "preliminary", "part
 DONE_STUDY = {"available"}
 THORACIC, LUMBAR = "thoracic", "lumbar"  # the ``imaging`` of half-spine films in the value set
 SCOLIOSIS_SERIES = "scoliosis_series"
-VIEW_PAIR_DAYS = 30  # a thoracic and a lumbar film this close together cover T4-L4 (§1.5)
+VIEW_PAIR_DAYS = 30  # a thoracic and a lumbar film this close together cover T4-L4
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A thoracic or a lumbar spine film: adequate only together with the other region (§1.5)."""
+    """A thoracic or a lumbar spine film: adequate only together with the other region."""
 
     region: str  # THORACIC | LUMBAR
     when: date

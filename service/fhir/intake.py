@@ -28,12 +28,22 @@ from service.fhir.fhirjson import (
     parse_date,
     ref_id,
     reference,
-    source_of,
     text,
 )
 from service.fhir.imaging import View
-from service.fhir.summary import ClinicalFinding, Dropped, Fracture, Measurement, Order, SpineImaging, Symptom
+from service.fhir.links import Item, link
+from service.fhir.summary import (
+    ClinicalFinding,
+    Concept,
+    Dropped,
+    Fracture,
+    Measurement,
+    Order,
+    SpineImaging,
+    Symptom,
+)
 from service.fhir.terms import Terms, terms_of
+from service.fhir.whose import ANOTHER_PATIENT, Whose, target
 from service.knowledge import Knowledge
 
 HANDLED = {
@@ -46,11 +56,12 @@ HANDLED = {
     "ServiceRequest",
     "CarePlan",
     "Medication",
+    "Device",
+    "DeviceUseStatement",
     *medications.MED_TYPES,
 }
-_SUBJECT_KEYS = ("subject", "patient")
-_OBS_DEAD = {"entered-in-error", "cancelled"}  # §4 item 1: ignore
-# Observation status handling (§4 item 1): which statuses carry a usable value.
+_OBS_DEAD = {"entered-in-error", "cancelled"}  # ignore
+# Observation status handling: which statuses carry a usable value.
 OBSERVATION_USABLE_STATUS = frozenset({"final", "amended", "corrected", "preliminary"})
 # Resources outside the service's scope are not "dropped" data: PatientSummary.dropped would drown in
 # them (a patient has thousands of unrelated Observations); they are only counted (``Intake.ignored``).
@@ -61,11 +72,14 @@ OUT_OF_SCOPE = frozenset(
         "medication not used",
         "care plan not used",
         "medication not referenced",
+        "device not used",
+        "external cause without a fracture",
     }
 )
 # Reasons that mean "no value set knows this resource's code": its codes are counted in
 # ``Intake.unrecognised`` (the explain report lists what a site may want to map).
 UNRECOGNISED = frozenset({"code not used", "medication not used"})
+FUTURE = "dated in the future"
 DONE = "\0already dropped"  # a reader's answer when it recorded its own Dropped entries
 # (vertebral-fracture observation, measurement candidate, symptom finding, non-ambulatory status)
 ObsKind = tuple[bool, bool, Symptom | None, bool]
@@ -129,7 +143,7 @@ _UNKNOWN_TEXT = ("unknown", "not assessed", "not asked", "unable to assess", "de
 
 
 def _asserts_finding(obs: dict, terms: Terms) -> bool:
-    """Whether a symptom / mobility Observation says the patient has the finding (§4 item 3).
+    """Whether a symptom / mobility Observation says the patient has the finding.
 
     Negations ("Unable to walk: No", valueBoolean false, "absent", normal interpretation, a zero
     score), unknown answers and a dataAbsentReason do not. Choice: an Observation whose code is the
@@ -140,7 +154,7 @@ def _asserts_finding(obs: dict, terms: Terms) -> bool:
     present = presence(obs, terms)
     if present is not None:
         return present
-    if "dataAbsentReason" in obs:  # §4 item 5: no answer
+    if "dataAbsentReason" in obs:  # no answer
         return False
     value = obs.get("valueCodeableConcept", obs.get("valueString"))
     words = concept_text(value) if isinstance(value, dict) else text(value).lower()
@@ -169,14 +183,27 @@ class Intake:
 
     def __init__(self, patient_id: str | None, knowledge: Knowledge, today: date):
         self.patient_id = patient_id
+        self.today = today
         self.terms = terms_of(knowledge)
-        self.genant_min_grade = knowledge.thresholds(today).bone.genant_min_grade
+        th = knowledge.thresholds(today)
+        self.genant_min_grade = th.bone.genant_min_grade
+        # VD-04: a 25-OH D "below detection" with no number is below the deficiency cut-off
+        self.below_detection = {Concept.VITAMIN_D_25OH: float(th.bone.vitd_deficient_ng_ml)}
         self.dropped: list[Dropped] = []
         self.ignored: Counter[str] = Counter()
         self.unrecognised: Counter[tuple[str, str, str]] = Counter()  # (system, code, display)
         self.used: set[str] = set()
+        self._pending: list[Item] = []  # admitted, not yet checked for ownership and duplicates
+        self._containers: dict[str, list[str]] = {}  # panel / report source → its results' sources
+        self._deferred: list[tuple[dict, str, str, dict]] = []  # containers not used themselves
+        self._known: dict[tuple[str, str], bool] = {}  # (system, code) → in some value set, this call
+        self._unknown: dict[bytes, list[tuple[str, str, str]]] = {}  # Observation code → its unknown codings
         self._kept: dict[str, tuple[dict, str]] = {}  # key → (resource, source)
         self._med_refs: set[str] = set()  # ids of Medication resources used through a reference
+        self._devices: dict[str, dict] = {}  # Device resources by id, for DeviceUseStatement.device
+        self._causes: list[fractures.Cause] = []  # external-cause Conditions
+        self._cause_sources: set[str] = set()
+        self._causes_used: set[str] = set()
         self._kinds: dict[bytes, ObsKind | None] = {}  # Observation code (JSON) → _obs_kind, this call only
 
     def drop(self, source: str, reason: str) -> None:
@@ -186,23 +213,82 @@ class Intake:
             self.dropped.append(Dropped(source, reason))
 
     def admit(self, raw: object, index: int) -> None:
-        """Garbage, other patients and duplicates out; the latest version of each resource kept."""
+        """Garbage out; a Bundle's entries admitted with their fullUrl (a Bundle in a Bundle too)."""
         try:
-            self._admit(raw, index)
+            self._admit(raw, str(index), None, 0)
         except Exception:  # a bug safety net, as in read_all
             self.drop(f"input/#{index}", "unreadable resource")
 
-    def _admit(self, raw: object, index: int) -> None:
+    def _admit(self, raw: object, where: str, url: str | None, depth: int) -> None:
         if not isinstance(raw, dict):
-            return self.drop(f"input/#{index}", "not a JSON object")
+            return self.drop(f"input/#{where}", "not a JSON object")
         rtype = raw.get("resourceType")
         if not isinstance(rtype, str) or not rtype:
-            return self.drop(f"input/#{index}", "no resourceType")
-        source = source_of(raw, index)
+            return self.drop(f"input/#{where}", "no resourceType")
+        if rtype == "Bundle" and depth < 2:
+            for n, entry in enumerate(as_list(raw.get("entry"))):
+                entry = as_dict(entry)
+                res = entry.get("resource")
+                if as_dict(entry.get("search")).get("mode") == "outcome" or not isinstance(res, dict):
+                    continue  # an OperationOutcome about the search, or no resource
+                self._admit(res, f"{where}.{n}", text(entry.get("fullUrl")) or None, depth + 1)
+            return None
+        rid = raw.get("id")
+        source = f"{rtype}/{rid}" if isinstance(rid, str) and rid else f"{rtype}/#{where}"
         if rtype not in HANDLED:
             return self.drop(source, "resource type not used")
-        if self.patient_id and not self._ours(raw, rtype):
-            return self.drop(source, "other patient")
+        self._pending.append(Item(raw, source, url))
+        return None
+
+    def _settle(self) -> list[tuple[dict, str]]:
+        """Ownership (whose data), results attached to their panels and reports, then duplicates and
+        superseded versions out: the resources to read, each once."""
+        linked = link(self._pending)
+        self._containers = linked.parents
+        whose = Whose(self.patient_id, ((i.res, i.url) for i in linked.items)) if self.patient_id else None
+        for item in linked.items:
+            reason = whose.reason(item.res, item.parent) if whose else None
+            if reason is None and item.parent is not None and item.parent.get("status") in _OBS_DEAD:
+                reason = f"in a panel or report {item.parent.get('status')}"
+            if reason is not None:
+                self.drop(item.source, reason)
+            else:
+                self._keep(item.res, item.source)
+        for parent, _ref in linked.missing:
+            if self._follows(parent.res) and (whose is None or whose.reason(parent.res) is None):
+                self.drop(parent.source, "result not in the request")
+        unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
+        return list(unique.values())
+
+    def missing(self) -> list[str]:
+        """ "Observation/<id>" and "Medication/<id>" the patient's followed panels / reports and
+        medication records refer to but the request lacks (for the prefetch layer to fetch)."""
+        linked = link(self._pending)
+        whose = Whose(self.patient_id, ((i.res, i.url) for i in linked.items)) if self.patient_id else None
+        out: dict[str, None] = {}
+        for parent, ref in linked.missing:
+            found = target(ref)
+            if found and found[0] == "Observation" and self._follows(parent.res):
+                if whose is None or whose.reason(parent.res) is None:
+                    out[f"Observation/{found[1]}"] = None
+        have = {text(i.res.get("id")) for i in linked.items if i.res.get("resourceType") == "Medication"}
+        for item in linked.items:
+            if item.res.get("resourceType") not in medications.MED_TYPES:
+                continue
+            found = target(reference(item.res.get("medicationReference")))
+            if found and found[0] == "Medication" and found[1] not in have:
+                if whose is None or whose.reason(item.res) is None:
+                    out[f"Medication/{found[1]}"] = None
+        return list(out)
+
+    def _follows(self, res: dict) -> bool:
+        """A panel or report whose members / results the service reads (value sets ``result-panels``
+        and ``dxa-report``): a reference it holds that the request lacks is reported."""
+        return self.terms.find(res.get("code"), self.terms.result_panels, self.terms.dxa_report) is not None
+
+    def _keep(self, raw: dict, source: str) -> None:
+        """The latest version of each resource is kept (meta.versionId, lastUpdated, identifier)."""
+        rtype = raw["resourceType"]
         keys = [source]
         if rtype in _VERSIONED:
             for ident in as_list(raw.get("identifier")):
@@ -219,19 +305,23 @@ class Intake:
                 return self.drop(source, "superseded or duplicate")
         for key in keys:
             self._kept[key] = (raw, source)
+        return None
 
     def _forget(self, old: dict) -> None:
         for k in [k for k, (r, _) in self._kept.items() if r is old]:
             del self._kept[k]
 
-    def _ours(self, res: dict, rtype: str) -> bool:
-        if rtype == "Patient":
-            return res.get("id") == self.patient_id
-        for key in _SUBJECT_KEYS:
-            ref = reference(res.get(key))
-            if ref and (ref.startswith("Patient/") or ref.startswith("urn:uuid:") or "/" not in ref):
-                return ref_id(ref) == self.patient_id
-        return True  # no subject (e.g. Medication): patient-neutral
+    def _cause(self, res: dict, source: str) -> fractures.Cause | None:
+        """An external-cause Condition (not refuted, not itself a fracture code)."""
+        if conditions.status_of(res.get("verificationStatus")) in ("refuted", "entered-in-error"):
+            return None
+        if fractures.classify(res.get("code"), self.terms) is not None:
+            return None
+        return fractures.external_cause(res, source, self.terms)
+
+    def _future(self, when: date | None) -> bool:
+        """A result dated after today (a mistyped year) is never the latest value."""
+        return when is not None and when > self.today
 
     def _valid(self, res: dict, source: str) -> bool:
         """fhir.resources (R4B) validation of a survivor; failures are dropped, never raised.
@@ -239,7 +329,8 @@ class Intake:
         Elements the service never reads (narrative, meta, encounter …) are left out: a broken
         narrative must not discard a valid value, and skipping them saves ~25 % of validation time.
         """
-        trimmed = {k: v for k, v in res.items() if k not in _NOT_READ}
+        skip = _NOT_READ - {"device"} if res["resourceType"] == "DeviceUseStatement" else _NOT_READ
+        trimmed = {k: v for k, v in res.items() if k not in skip}
         if fast_valid(trimmed):  # the same verdict, without a model per Observation (see fastvalid)
             return True
         try:
@@ -259,18 +350,35 @@ class Intake:
 
     def read_all(self) -> Facts:
         facts = Facts()
-        unique: dict[int, tuple[dict, str]] = {id(r): (r, s) for r, s in self._kept.values()}
+        unique = self._settle()
         meds = medications.MedicationIndex()
-        for res, _ in unique.values():
+        for res, source in unique:
             if res["resourceType"] == "Medication":
                 meds.add(res)
-        for res, source in unique.values():
+            elif res["resourceType"] == "Condition" and (cause := self._cause(res, source)) is not None:
+                self._causes.append(cause)
+                self._cause_sources.add(source)
+            elif res["resourceType"] == "Device" and isinstance(res.get("id"), str):
+                self._devices[res["id"]] = res
+        for res, source in unique:
             try:
                 self._read(res, source, facts, meds.by_ref)
             except Exception:  # a bug safety net: one odd resource must not fail the request
                 self.drop(source, "unreadable resource")
         facts.imaging.extend(imaging.pair_views(facts.spine_views))
-        for res, source in unique.values():
+        for source in self._cause_sources:  # an external-cause Condition is used by its fracture
+            if source in self._causes_used:
+                self.used.add(source)
+            else:
+                self.drop(source, "external cause without a fracture")
+        for res, source, reason, by_ref in self._deferred:  # a panel or report holding a used result
+            if any(child in self.used for child in self._containers[source]):
+                self.used.add(source)
+            else:
+                if reason in UNRECOGNISED:
+                    self._note_codes(res, by_ref)
+                self.drop(source, reason)
+        for res, source in unique:
             if res["resourceType"] == "Medication":
                 if text(res.get("id")) in self._med_refs:
                     self.used.add(source)
@@ -288,23 +396,44 @@ class Intake:
         reason = reader(res, source, facts, meds) if reader else "resource type not used"
         if reason is None:
             self.used.add(source)
+        elif reason in OUT_OF_SCOPE and source in self._containers:
+            self._deferred.append((res, source, reason, meds))  # used if one of its results is
         elif reason != DONE:
             if reason in UNRECOGNISED:
                 self._note_codes(res, meds)
             self.drop(source, reason)
 
     def _note_codes(self, res: dict, meds: dict[str, dict]) -> None:
-        """Count the codes of a resource no value set knows (code, components, medication)."""
+        """Count the codes of a resource no value set knows (code, components, medication); the
+        unknown codings of a simple Observation's code are worked out once per distinct code."""
+        key = None
+        if res["resourceType"] == "Observation" and "component" not in res:
+            try:
+                key = orjson.dumps(res.get("code"))
+            except TypeError:
+                key = None
+            if key is not None and key in self._unknown:
+                self.unrecognised.update(self._unknown[key])
+                return
         if res["resourceType"] in medications.MED_TYPES:
             concepts = [medications.medication_concept(res, meds)]
         else:
             concepts = [res.get("code"), *(as_dict(c).get("code") for c in as_list(res.get("component")))]
-        self.unrecognised.update(c for concept in concepts for c in codings(concept))
+        unknown = [c for concept in concepts for c in codings(concept) if not self._knows(c[0], c[1])]
+        if key is not None:
+            self._unknown[key] = unknown
+        self.unrecognised.update(unknown)
+
+    def _knows(self, system: str, code: str) -> bool:
+        found = self._known.get((system, code))
+        if found is None:
+            found = self._known[(system, code)] = self.terms.knows(system, code)
+        return found
 
     # --- per type: return a drop reason, or None when the resource was used ----------------------
     def _read_Patient(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if facts.patient_id is not None and res.get("id") != facts.patient_id:
-            return "other patient"
+            return ANOTHER_PATIENT
         if not self._valid(res, source):
             return DONE
         facts.patient_id = text(res.get("id")) or None
@@ -351,6 +480,8 @@ class Intake:
         is_vf, is_measure, finding, immobile = kind
         if not (is_vf or is_measure or finding or immobile):
             return "code not used"
+        if self._future(effective_date(res)):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         used = False
@@ -361,7 +492,7 @@ class Intake:
             if reason and not used:
                 self.drop(source, reason)
         if is_measure:
-            ms, dropped = observations.measurements(res, source, self.terms)
+            ms, dropped = observations.measurements(res, source, self.terms, self.below_detection)
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
             used = used or bool(ms)
@@ -381,6 +512,8 @@ class Intake:
 
     def _read_Condition(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         is_fracture = fractures.classify(res.get("code"), self.terms) is not None
+        if not is_fracture and source in self._cause_sources:
+            return DONE  # used, or not, once every fracture has been read (read_all)
         if not (is_fracture or conditions.is_candidate(res, self.terms)):
             return "code not used"
         verification = conditions.status_of(res.get("verificationStatus"))
@@ -388,9 +521,11 @@ class Intake:
             return f"verification {verification}"
         if not self._valid(res, source):
             return DONE
-        fracture = fractures.from_condition(res, source, self.terms)
+        fracture = fractures.from_condition(res, source, self.terms, self._causes)
         if fracture:
             facts.fractures.append(fracture)
+            if fracture.cause:  # the external-cause Conditions that gave the mechanism are used
+                self._causes_used.update(c.source for c in self._causes if c.code == fracture.cause)
         reason = conditions.add_condition(res, source, facts.conditions, self.terms)
         return None if fracture else reason
 
@@ -399,6 +534,8 @@ class Intake:
             return "code not used"
         if text(res.get("status")) in ("entered-in-error", "cancelled"):
             return f"status {res.get('status')}"
+        if self._future(effective_date(res)):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         found = fractures.from_report(res, source, self.terms)  # non-final reports: provisional fractures
@@ -412,6 +549,8 @@ class Intake:
     def _read_ImagingStudy(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if not imaging.is_candidate(res, self.terms):
             return "code not used"
+        if self._future(parse_date(res.get("started"))):
+            return FUTURE
         if not self._valid(res, source):
             return DONE
         found = imaging.from_study(res, source, self.terms)
@@ -419,7 +558,10 @@ class Intake:
         return None if found else "study not available or undated"
 
     def _read_Procedure(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
-        if not imaging.is_candidate(res, self.terms):
+        code = res.get("code")
+        fusion = conditions.is_spinal_fusion(code, self.terms)
+        gastrostomy = conditions.is_gastrostomy(code, self.terms)
+        if not (fusion or gastrostomy or imaging.is_candidate(res, self.terms)):
             return "code not used"
         status = text(res.get("status"))
         if status in ("entered-in-error", "not-done"):
@@ -430,9 +572,44 @@ class Intake:
         if order:
             facts.orders.append(order)
         _add_imaging(facts, spine)
-        if status == "completed" and conditions.is_gastrostomy(res.get("code"), self.terms):
+        done = status == "completed"
+        if done and gastrostomy:
             facts.conditions.gastrostomy = True
-        return None if (order or spine) else "code not used"
+        if done and fusion:  # rods make the lumbar spine an invalid DXA site from then on
+            facts.conditions.findings.append(
+                ClinicalFinding(Symptom.SPINAL_FUSION, imaging.performed(res), source)
+            )
+        if order or spine or (done and (gastrostomy or fusion)):
+            return None
+        return "procedure not completed" if (gastrostomy or fusion) else "code not used"
+
+    def _read_Device(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        """A gastrostomy tube on the patient (Device.patient) counts as a gastrostomy in place."""
+        if not conditions.is_gastrostomy_device(res.get("type"), self.terms):
+            return "device not used"
+        if "patient" not in res:
+            return "device not used"  # read through a DeviceUseStatement
+        if text(res.get("status")) in ("inactive", "entered-in-error"):
+            return f"status {res.get('status')}"
+        if not self._valid(res, source):
+            return DONE
+        facts.conditions.gastrostomy = True
+        return None
+
+    def _read_DeviceUseStatement(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
+        """A statement that the patient uses a gastrostomy tube (the Device in the request, or named)."""
+        ref = as_dict(res.get("device"))
+        device = self._devices.get(text(ref.get("reference")).split("/")[-1], {})
+        if not conditions.is_gastrostomy_device(
+            device.get("type") or {"text": text(ref.get("display"))}, self.terms
+        ):
+            return "device not used"
+        if text(res.get("status")) not in ("active", "completed"):
+            return f"status {res.get('status')}"
+        if not self._valid(res, source):
+            return DONE
+        facts.conditions.gastrostomy = True
+        return None
 
     def _read_ServiceRequest(self, res: dict, source: str, facts: Facts, meds: dict) -> str | None:
         if res.get("status") == "entered-in-error":

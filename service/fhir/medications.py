@@ -1,4 +1,4 @@
-"""Glucocorticoid and bone-therapy exposure: one MedicationCourse per drug (§1.3, §4 items 18-19),
+"""Glucocorticoid and bone-therapy exposure: one MedicationCourse per drug,
 describing its current episode of continuous exposure (records split at gaps longer than the drug's
 dosing interval; 90 days for glucocorticoids).
 
@@ -29,6 +29,7 @@ from service.fhir.fhirjson import (
 )
 from service.fhir.summary import DrugClass, MedicationCourse
 from service.fhir.terms import Terms
+from service.fhir.whose import target
 from service.knowledge.thresholds import Medication
 
 # Statuses that mean the drug was never (or not) given: the record is dropped.
@@ -55,17 +56,26 @@ def identify(concept: object, terms: Terms) -> tuple[str, DrugClass] | None:
     return None
 
 
+def referenced(res: dict, medications: Mapping[str, dict]) -> dict | None:
+    """The contained or referenced Medication of a medication resource, when the request holds it."""
+    ref = reference(res.get("medicationReference"))
+    if not ref:
+        return None
+    if ref.startswith("#"):
+        for c in as_list(res.get("contained")):
+            if as_dict(c).get("id") == ref[1:]:
+                return as_dict(c)
+        return None
+    found = target(ref)
+    key = found[1] if found and found[0] == "Medication" else ref
+    return medications.get(f"Medication/{key}") or medications.get(key)
+
+
 def medication_concept(res: dict, medications: Mapping[str, dict]) -> object:
     """medicationCodeableConcept, or the code of the contained / referenced Medication."""
     if "medicationCodeableConcept" in res:
         return res["medicationCodeableConcept"]
-    ref = reference(res.get("medicationReference"))
-    if ref.startswith("#"):
-        for c in as_list(res.get("contained")):
-            if as_dict(c).get("id") == ref[1:]:
-                return as_dict(c).get("code")
-        return None
-    med = medications.get(ref) or medications.get(ref.split("/")[-1])
+    med = referenced(res, medications)
     return as_dict(med).get("code") if med else None
 
 
@@ -98,9 +108,23 @@ def _duration_end(req: dict, start: date | None) -> date | None:
     return None
 
 
+NOT_RESOLVED = "medication not resolved"
+
+
 def exposure(res: dict, source: str, medications: Mapping[str, dict], terms: Terms) -> Exposure | str:
-    """An Exposure from one medication resource, or a drop reason."""
+    """An Exposure from one medication resource, or a drop reason.
+
+    A medicationReference to a Medication the request lacks (the prefetch layer fetches it from
+    fhirServer when it can) is matched on the reference's display text as a last resort; when that
+    names no drug it is reported as not resolved, never counted as "not used".
+    """
     concept = medication_concept(res, medications)
+    med = referenced(res, medications)
+    if concept is None and "medicationReference" in res and med is None:
+        display = text(as_dict(res.get("medicationReference")).get("display"))
+        concept = {"text": display} if display else None
+        if identify(concept, terms) is None:
+            return NOT_RESOLVED
     found = identify(concept, terms)
     if found is None:
         return "medication not used"
@@ -109,9 +133,11 @@ def exposure(res: dict, source: str, medications: Mapping[str, dict], terms: Ter
         return f"status {status}"
     drug, cls = found
     route = _route(res)
-    words = f"{route or ''} {concept_text(concept)}"
+    # route, drug name and dose form (Medication.form): a cream, ointment, eye drops, inhaler or nasal
+    # spray is not systemic even when no route is given
+    words = f"{route or ''} {concept_text(concept)} {concept_text(as_dict(med).get('form'))}"
     if cls is DrugClass.GLUCOCORTICOID and terms.non_systemic.match_text(words):
-        return "non-systemic glucocorticoid"  # edge case 18: inhaled/topical are not exposure
+        return "non-systemic glucocorticoid"  # inhaled/topical are not exposure
     kind = text(res.get("resourceType"))
     if kind == "MedicationRequest":
         bounds = [

@@ -1,23 +1,25 @@
 """Observation → Measurements in canonical units (or Dropped with a reason).
 
-Handles status (§4 item 1), dataAbsentReason (5), comparators (6), units (7), FVC sent as % (8),
-plausibility (9), DXA site/laterality (10), estimated height and usual weight (14, §1.7), and
-components (panels: each component with a known code becomes its own Measurement).
+Handles status, dataAbsentReason, comparators, units, FVC sent as %, plausibility, DXA site and
+laterality, estimated height and usual weight, and components (panels: each component with a known
+code becomes its own Measurement).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from service.fhir.fhirjson import as_dict, as_list, codings, concept_text, effective_date, text
 from service.fhir.summary import CANONICAL_UNITS, Concept, Dropped, Measurement, Site
 from service.fhir.terms import Terms
-from service.fhir.units import quantity_unit, to_canonical
+from service.fhir.textvalues import parse
+from service.fhir.units import quantity_unit, resolve, to_canonical
 
 _COMPARATORS = {"<", "<=", ">", ">="}
 _PCT_OF = {Concept.FVC: Concept.FVC_PCT_PREDICTED, Concept.VC: Concept.VC_PCT_PREDICTED}
 Mapped = tuple[Concept, Site | None, str | None]
-# Plausible ranges in canonical units (edge case 9: code is king, but check the unit/value); values
+# Plausible ranges in canonical units (code is king, but check the unit/value); values
 # outside are unit or code errors.
 PLAUSIBLE: dict[Concept, tuple[float, float]] = {
     Concept.T_SCORE: (-5.0, 5.0),
@@ -53,7 +55,7 @@ def concept_of(code: object, terms: Terms) -> Mapped | None:
 
 
 def _usual_weight(words: str, terms: Terms) -> bool:
-    """The text names a usual / pre-illness weight (no standard code exists, §1.7)."""
+    """The text names a usual / pre-illness weight (no standard code exists)."""
     phrase = terms.body.match_text(words)
     return phrase is not None and phrase.get("concept") == Concept.USUAL_WEIGHT
 
@@ -98,17 +100,57 @@ def _site_side(mapped: Mapped, obs: dict, words: str, terms: Terms) -> tuple[Sit
     return site, side
 
 
+# A "<x" text result without a unit is read in the canonical unit where that is the larger of the
+# concept's readings, so the bound stays true whichever unit the lab meant: 25-OH D "<10" as ng/mL
+# (10 nmol/L would be 4 ng/mL). Other concepts need a unit.
+_UNITLESS_BOUND = frozenset({Concept.VITAMIN_D_25OH})
+
+
+def _text_quantity(
+    concept: Concept, holder: dict, terms: Terms, below_detection: Mapping[Concept, float]
+) -> tuple[dict, str | None, str | None] | str:
+    """(Quantity, unit, alias) of a text result (valueString, valueCodeableConcept text), or a reason."""
+    value = holder.get("valueString")
+    if not isinstance(value, str):  # the answer's text, else its first display (case kept: units)
+        answer = as_dict(holder.get("valueCodeableConcept"))
+        value = text(answer.get("text")) or next((d for _, _, d in codings(answer) if d), "")
+    words = value
+    parsed = parse(words)
+    if parsed is None:
+        if terms.below_detection.match_text(words.lower()) and concept in below_detection:
+            bound = {"value": below_detection[concept], "comparator": "<", "as_sent": words.strip()[:40]}
+            return bound, CANONICAL_UNITS[concept], None
+        return "text result without one number"
+    unit, alias = resolve(parsed.unit)
+    if unit is None and parsed.comparator in ("<", "<=") and concept in _UNITLESS_BOUND:
+        unit = CANONICAL_UNITS[concept]
+    return {"value": parsed.value, "comparator": parsed.comparator}, unit, alias
+
+
 def _one(
-    mapped: Mapped, holder: dict, obs: dict, when: date, source: str, words: str, terms: Terms
+    mapped: Mapped,
+    holder: dict,
+    obs: dict,
+    when: date,
+    source: str,
+    words: str,
+    terms: Terms,
+    below_detection: Mapping[Concept, float],
 ) -> Measurement | str:
     """A Measurement from the value of ``holder`` (the Observation or one component), or a reason."""
     concept = mapped[0]
     if holder.get("dataAbsentReason") is not None:
         return "data absent"
+    as_text: tuple[dict, str | None, str | None] | None = None
     if "valueQuantity" in holder:
         q = as_dict(holder["valueQuantity"])
     elif isinstance(holder.get("valueInteger"), int) and not isinstance(holder.get("valueInteger"), bool):
         q = {"value": holder["valueInteger"]}
+    elif isinstance(holder.get("valueString"), str) or isinstance(holder.get("valueCodeableConcept"), dict):
+        found = _text_quantity(concept, holder, terms, below_detection)
+        if isinstance(found, str):
+            return found
+        q, as_text = found[0], found
     elif any(k.startswith("value") for k in holder):
         return "value is not a quantity"
     else:
@@ -119,12 +161,12 @@ def _one(
     comparator = q.get("comparator")
     if comparator is not None and comparator not in _COMPARATORS:
         return "unsupported comparator"
-    unit, alias = quantity_unit(q)
-    if unit == "%" and concept in _PCT_OF:  # edge case 8: a % under a volume code is % predicted
+    unit, alias = (as_text[1], as_text[2]) if as_text else quantity_unit(q)
+    if unit == "%" and concept in _PCT_OF:  # a % under a volume code is % predicted
         concept = _PCT_OF[concept]
     value, reason = to_canonical(concept, float(raw), unit)
     if value is None:
-        return reason or "unit not convertible"
+        return ("text result: " if as_text else "") + (reason or "unit not convertible")
     lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
     if not lo <= value <= hi:
         return f"implausible {concept.value}"
@@ -146,11 +188,17 @@ def _one(
         estimated=concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None,
         usual=usual,
         unit_alias=alias,
+        as_sent=q.get("as_sent") if as_text else None,
     )
 
 
-def measurements(obs: dict, source: str, terms: Terms) -> tuple[list[Measurement], list[Dropped]]:
-    """All Measurements of one (already status-checked) Observation, and what was dropped from it."""
+def measurements(
+    obs: dict, source: str, terms: Terms, below_detection: Mapping[Concept, float] | None = None
+) -> tuple[list[Measurement], list[Dropped]]:
+    """All Measurements of one (already status-checked) Observation, and what was dropped from it.
+
+    ``below_detection``: the bound a "below detection" text result is read at, by concept (none: such
+    a result is dropped)."""
     out: list[Measurement] = []
     dropped: list[Dropped] = []
     when = effective_date(obs)
@@ -168,7 +216,7 @@ def measurements(obs: dict, source: str, terms: Terms) -> tuple[list[Measurement
         if mapped is not None:
             holders.append((mapped, comp))
     for mapped, holder in holders:
-        result = _one(mapped, holder, obs, when, source, words, terms)
+        result = _one(mapped, holder, obs, when, source, words, terms, below_detection or {})
         if isinstance(result, Measurement):
             out.append(result)
         else:

@@ -95,6 +95,7 @@ class Measurement:
     estimated: bool = False  # e.g. height estimated from ulna length / arm span
     usual: bool = False  # documented usual / pre-illness weight
     unit_alias: str | None = None  # the non-UCUM unit spelling the value came with ("lbs"), if any
+    as_sent: str | None = None  # a text result without a number ("undetectable"), read as a bound
 
     @property
     def number(self) -> str:
@@ -105,7 +106,10 @@ class Measurement:
 
     @property
     def display(self) -> str:
-        """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``."""
+        """Value with unit, e.g. ``"<10 ng/mL"`` or ``"67.6 kg"``; a text result without a number as
+        sent, with the bound it is read at (``"undetectable (<20 ng/mL)"``)."""
+        if self.as_sent:
+            return f"{self.as_sent} ({self.comparator or ''}{self.number} {self.unit})"
         cmp = self.comparator or ""
         unit = "" if self.unit in {"SD"} else f" {self.unit}"
         return f"{cmp}{self.number}{unit}"
@@ -118,13 +122,17 @@ class Fracture:
     kind: FractureKind
     when: date | None
     sources: tuple[str, ...]
-    level: str | None = None  # vertebral level, e.g. "T12"; long bone name for long-bone fractures
+    # vertebral level ("T12", "T5-T6") or region ("thoracic", "lumbar", "thoracolumbar", "lumbosacral")
+    # when known; the long bone's name for long-bone fractures
+    level: str | None = None
     genant_grade: float | None = None  # 0, 0.5, 1, 2, 3 when known
     low_trauma: bool | None = (
         None  # True fragility; False traumatic (needs clinician confirmation); None unknown
     )
     provisional: bool = False  # provisional/differential verification, or preliminary observation
     description: str = ""  # short human text for the card evidence
+    cause: str | None = None  # the ICD-10-CM external-cause code that decided ``low_trauma``
+    assumed: bool = False  # ``low_trauma`` is the default of an imaging read, not coded
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +152,7 @@ class MedicationCourse:
     start: date | None
     end: date | None  # None while ongoing
     last_dose: date | None  # latest administration / refill / authored date
-    active: bool  # active at the summary's "today" (bone therapy: dose within its interval, §4 item 19)
+    active: bool  # active at the summary's "today" (bone therapy: dose within its interval)
     sources: tuple[str, ...]
     route: str | None = None
 
@@ -156,7 +164,7 @@ class MedicationCourse:
 
 @dataclass(frozen=True, slots=True)
 class SpineImaging:
-    """Adequate spine imaging for vertebral-fracture detection (clinical-knowledge §1.5)."""
+    """Adequate spine imaging for vertebral-fracture detection."""
 
     kind: ImagingKind
     when: date
@@ -209,11 +217,11 @@ class PatientSummary:
     spine_imaging: tuple[SpineImaging, ...] = ()
     orders: tuple[Order, ...] = ()
     findings: tuple[ClinicalFinding, ...] = ()
-    weight_management_plan: bool = False  # a weight-management CarePlan exists (edge case 16)
+    weight_management_plan: bool = False  # a weight-management CarePlan exists
     gastrostomy: bool = False  # documented gastrostomy (Procedure or Z93.1 status)
     data_complete: frozenset[str] = field(default_factory=frozenset)  # resource kinds actually obtained
     dropped: tuple[Dropped, ...] = ()
-    cerebral_palsy_in_scope: bool = False  # NMD_CDS_INCLUDE_CEREBRAL_PALSY (clinical-knowledge §1.1)
+    cerebral_palsy_in_scope: bool = False  # NMD_CDS_INCLUDE_CEREBRAL_PALSY
 
     # --- derived facts (cheap; rules call them) ---
     def age_at(self, when: date) -> float | None:
@@ -261,7 +269,7 @@ class PatientSummary:
     def usual_weight(
         self, current: Measurement, lookback_days: int, min_span_days: int
     ) -> Measurement | None:
-        """Usual weight for ``current`` (clinical-knowledge §1.7).
+        """Usual weight for ``current``.
 
         A documented usual weight wins; else the heaviest weight in the ``lookback_days`` before the
         current one. None unless there are >= 2 measured weights >= ``min_span_days`` apart.

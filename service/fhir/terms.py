@@ -31,8 +31,10 @@ class Terms:
         self.non_ambulatory = v["non-ambulatory"]
         self.findings = v["clinical-findings"]
         self.gastrostomy = v["gastrostomy"]
+        self.spinal_fusion = v["spinal-fusion"]
         # fractures
         self.fractures = v["fractures"]
+        self.external_cause = v["external-cause"]
         self.vf_observation = v["vertebral-fracture-observation"]
         self.genant = v["genant-grade"]
         self.long_bone_text = v["long-bone-text"]
@@ -43,9 +45,11 @@ class Terms:
         self.dxa_site_text = v["dxa-site-text"]
         self.height_adjusted = v["height-adjusted-z"]
         self.estimated_height = v["estimated-height"]
+        self.below_detection = v["below-detection"]
         # imaging, orders and procedures
         self.spine_imaging = v["spine-imaging"]
         self.dxa_report = v["dxa-report"]
+        self.result_panels = v["result-panels"]
         self.orders = v["orders"]
         # medications and care plans
         self.drugs = v["drugs"]
@@ -79,7 +83,13 @@ class Terms:
         # The Observation pre-filter: any bare code the data layer may read in Observation.code (system
         # checked later), or a phrase of the code text. ICD-10 codes (matched by hierarchy) are not
         # Observation codes.
-        obs_sets = (*self.measurements, self.vf_observation, self.findings, self.non_ambulatory)
+        obs_sets = (
+            *self.measurements,
+            self.vf_observation,
+            self.findings,
+            self.non_ambulatory,
+            self.result_panels,
+        )
         self.observation_codes = frozenset(
             c.code for vs in obs_sets for c in vs.codes if c.system not in vs.hierarchical
         )
@@ -87,6 +97,12 @@ class Terms:
             t.text for vs in (self.body, self.vf_observation, self.findings) for t in vs.texts
         )
         self._loinc, self._snomed = v.uri("loinc"), snomed
+        self._all = tuple(v.valuesets.values())
+
+    def knows(self, system: str, code: str) -> bool:
+        """Whether any value set holds this code (a site's local codes included)."""
+        system = self.canonical(system)
+        return any(vs.lookup(system, code) is not None for vs in self._all)
 
     def entries(self, concept: Any, valueset: ValueSet) -> Iterator[Code]:
         """The entries of ``valueset`` for each coding of ``concept`` that is in it, in coding order."""
@@ -108,11 +124,12 @@ class Terms:
     def observation_pairs(self) -> list[tuple[str, str]]:
         """(system, code) of every Observation code the service reads, for the prefetch template:
         measurement codes by system (LOINC, SNOMED CT, then a site's own systems), each sorted, then
-        the vertebral-fracture finding codes."""
+        the vertebral-fracture finding codes, then the panel codes (results as components/members)."""
         measured = {pair for vs in self.measurements for pair in vs.pairs()}
         rank = {self._loinc: "0", self._snomed: "1"}
         out = sorted(measured, key=lambda p: (rank.get(p[0], "2" + p[0]), p[1]))
         out += sorted(p for p in set(self.vf_observation.pairs()) if p not in measured)
+        out += sorted(p for p in set(self.result_panels.pairs()) if p not in set(out))
         return out
 
 

@@ -5,7 +5,7 @@ Why a table and not a UCUM library: the service needs ~25 units whose factors ar
 creatinine umol/L ÷ 88.4) that a generic UCUM library cannot do without a molar mass. ``ucumvert``
 (pint + lark) was evaluated: 0.7 s start-up, ~0.3 ms per parse, no molar conversions, reads the wild
 ``g/cm-2`` as g·cm² and ``{T-score}`` as an annotation. A unit not in the table drops the value; it is
-never guessed (clinical-knowledge §4 item 7).
+never guessed.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ _UCUM_SPELLINGS = {
     "1": "SD",
     "{score}": "SD",
 }
-# Spellings that are NOT UCUM but appear in real feeds (clinical-knowledge §3.2 notes, §6.6), each
+# Spellings that are NOT UCUM but appear in real feeds, each
 # meaning exactly one UCUM unit. Only these are accepted, byte for byte (never a case-insensitive or
 # fuzzy guess), and every use is recorded (``Measurement.unit_alias``, ``IntakeStats.unit_aliases``).
 # "g/cm-2" is wrong UCUM (it would be g·cm²) but only ever means g/cm² on a BMD value.
@@ -90,6 +90,8 @@ UNIT_ALIASES: dict[str, str] = {
     "inch": "[in_i]",
     "inches": "[in_i]",
     "ML": "mL",
+    "NG/ML": "ng/mL",
+    "NMOL/L": "nmol/L",
     "g/cm^2": "g/cm2",
     "g/cm²": "g/cm2",
     "g/cm-2": "g/cm2",

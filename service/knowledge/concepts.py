@@ -104,6 +104,7 @@ class Symptom(StrEnum):
     SPINAL_FUSION = "spinal_fusion"  # rods: lumbar-spine DXA and VFA unreliable
     ORTHOPNOEA = "orthopnoea"
     OEDEMA = "oedema"
+    POSTMENOPAUSAL = "postmenopausal"  # a coded status: WHO T-score classes apply
 
 
 class FractureKind(StrEnum):

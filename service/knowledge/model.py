@@ -149,10 +149,15 @@ def dotted(code: str) -> str:
     return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+_RANGE = re.compile(r"^([A-Z]\d\d)-([A-Z]\d\d)$")
+
+
 @dataclass(frozen=True)
 class ValueSet:
     """Codes (and phrases) that mean a concept. ``hierarchical`` systems match descendants by prefix
-    (ICD-10-CM "G71.0" matches G71.00 … G71.09; the longest matching prefix wins)."""
+    (ICD-10-CM "G71.0" matches G71.00 … G71.09; the longest matching prefix wins), and an entry may
+    be a range of 3-character categories ("V00-V99", "X92-Y09": every code of those categories),
+    tried after the prefixes."""
 
     id: str
     description: str
@@ -160,9 +165,14 @@ class ValueSet:
     texts: tuple[TextEntry, ...] = ()
     hierarchical: frozenset[str] = frozenset()  # system URIs matched by prefix
     _index: dict[tuple[str, str], Code] = field(default_factory=dict, repr=False, compare=False)
+    _ranges: list[tuple[str, str, str, Code]] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for c in self.codes:
+            span = _RANGE.match(c.code) if c.system in self.hierarchical else None
+            if span:
+                self._ranges.append((c.system, span[1], span[2], c))
+                continue
             key = (c.system, dotted(c.code) if c.system in self.hierarchical else c.code)
             self._index.setdefault(key, c)
 
@@ -177,6 +187,10 @@ class ValueSet:
             if found is not None:
                 return found
             d = d[:-1].rstrip(".")
+        category = code.strip().upper()[:3]
+        for rsystem, low, high, entry in self._ranges:
+            if rsystem == system and low <= category <= high:
+                return entry
         return None
 
     def match_text(self, words: str) -> TextEntry | None:

@@ -34,6 +34,7 @@ __all__ = [
     "order_codes",
     "qty",
     "run",
+    "steroid",
 ]
 
 
@@ -109,6 +110,18 @@ def cond(
         r["onsetDateTime"] = onset
     r.update(extra)
     return r
+
+
+def steroid(since: str = "2020-01-01") -> dict:
+    """An ongoing deflazacort MedicationStatement named only by its text (chronic systemic GC)."""
+    return {
+        "resourceType": "MedicationStatement",
+        "id": "ms1",
+        "status": "active",
+        "subject": {"reference": "Patient/p1"},
+        "effectivePeriod": {"start": since},
+        "medicationCodeableConcept": {"text": "Deflazacort 18 mg tablet"},
+    }
 
 
 def order_codes(action: ActionKind) -> set[tuple[str, str]]:

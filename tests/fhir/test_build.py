@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.fhir.build import build_summary, summarise, unbundle
+from service.fhir.build import build_summary, chart_items, summarise, unbundle
 from service.fhir.summary import Concept
 from tests.fhir.helpers import KNOWLEDGE, TODAY, cc, obs, reasons, run
 
@@ -133,25 +133,69 @@ def test_no_input_raises(resources) -> None:
     assert len(s.dropped) + len(s.measurements) >= 0
 
 
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}],
+}
+
+
 @pytest.mark.parametrize(
     "subject, kept",
     [
         ({"reference": "Patient/p1"}, True),
         ({"reference": "Patient/p2"}, False),
         ({"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}, True),
-        ({"reference": "urn:uuid:p1"}, True),
-        (None, True),
+        ({"reference": "https://ehr.example.org/fhir/Patient/other"}, False),  # the issue's defect
+        ({"reference": "http://other-base/Patient/p1"}, True),  # any base
+        ({"reference": "Group/p1"}, False),  # the same id of another type
+        ({"reference": "p1"}, False),  # not a reference
+        ({"reference": "urn:uuid:p1"}, False),  # a urn that is no fullUrl of the request
+        ({"reference": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0001"}, True),  # the Patient's fullUrl
+        ({"reference": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0002"}, False),  # another's fullUrl
+        ({"identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}}, True),
+        ({"identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "99999"}}, False),
+        ({"identifier": {"system": "urn:oid:9.9", "value": "12345"}}, False),
+        (
+            {"type": "Group", "identifier": {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "12345"}},
+            False,
+        ),
+        ({"display": "John Smith"}, False),
+        ({"reference": "#pat"}, True),  # contained, with the patient's identifier
+        ({"reference": "#other"}, False),  # contained, another identifier
+        ({"reference": "#missing"}, False),
+        (None, False),  # no subject where one is required
     ],
 )
-def test_other_patients_dropped(subject, kept) -> None:
+def test_only_the_context_patients_resources_are_read(subject, kept) -> None:
     o = obs("29463-7", 30, "kg")
+    o["contained"] = [
+        {**PATIENT, "id": "pat"},
+        {
+            **PATIENT,
+            "id": "other",
+            "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "7"}],
+        },
+    ]
     if subject is None:
         del o["subject"]
     else:
         o["subject"] = subject
-    s = run(o, patient_id="p1")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0001", "resource": PATIENT},
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0002", "resource": {**PATIENT, "id": "p2"}},
+            {"fullUrl": "urn:uuid:0d9e8ca4-3cc0-4bb9-9a3b-1b0c8e0f0003", "resource": o},
+        ],
+    }
+    s = run(bundle, patient_id="p1")
     assert bool(s.measurements) is kept
-    assert kept or reasons(s) == ["other patient"]
+    expected = [("Patient/p2", "another patient")]
+    if not kept:
+        expected.append((f"Observation/{o['id']}", "no subject" if subject is None else "another patient"))
+    assert sorted((d.source, d.reason) for d in s.dropped) == sorted(expected)
 
 
 @pytest.mark.parametrize(
@@ -214,3 +258,26 @@ def test_weight_management_plan(plan, expected) -> None:
 def test_measurements_sorted_and_latest() -> None:
     s = run(obs("29463-7", 31, "kg", when="2024-03-01"), obs("29463-7", 30, "kg", when="2023-03-01"))
     assert [m.value for m in s.series(Concept.WEIGHT)] == [30, 31] and s.latest(Concept.WEIGHT).value == 31
+
+
+def test_chart_items_keep_urn_full_urls_one_item_per_resource() -> None:
+    """A prefetch Bundle whose references are urn:uuid fullUrls (a collection or transaction-style
+    feed): each resource stays one item, and its urn travels with it so the subject resolves."""
+    o = {
+        **obs("29463-7", 30, "kg"),
+        "subject": {"reference": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"fullUrl": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001", "resource": PATIENT},
+            {"fullUrl": "https://ehr.example/fhir/Observation/x", "resource": o},
+            {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        ],
+    }
+    items = chart_items(bundle)
+    assert len(items) == 2 and items[1] is o and items[0]["resourceType"] == "Bundle"
+    s = run(*items, patient_id="p1")
+    assert len(s.measurements) == 1
+    assert run(*unbundle(bundle), patient_id="p1").measurements == ()  # without the urn: not resolvable

@@ -19,9 +19,10 @@ ICD = ICD10CM
         (SNOMED, "443165006", FractureKind.OTHER, True, None),
         (ICD, "M80.08XA", FractureKind.VERTEBRAL, True, None),
         (ICD, "M8088XA", FractureKind.VERTEBRAL, True, None),  # undotted
-        (ICD, "M48.56XA", FractureKind.VERTEBRAL, True, None),
-        (ICD, "S22.000A", FractureKind.VERTEBRAL, None, None),  # traumatic code: confirm mechanism
-        (ICD, "S32.010A", FractureKind.VERTEBRAL, None, None),
+        (ICD, "M48.56XA", FractureKind.VERTEBRAL, True, "lumbar"),  # the level from the code
+        (ICD, "M48.50XA", FractureKind.VERTEBRAL, True, None),  # site unspecified: level unknown
+        (ICD, "S22.000A", FractureKind.VERTEBRAL, None, "thoracic"),  # traumatic code: confirm mechanism
+        (ICD, "S32.010A", FractureKind.VERTEBRAL, None, "L1"),
         (ICD, "S72.001A", FractureKind.LONG_BONE, None, "femur"),
         (ICD, "S82.201A", FractureKind.LONG_BONE, None, "tibia/fibula"),
         (ICD, "S42.301A", FractureKind.LONG_BONE, None, "humerus"),

@@ -88,3 +88,19 @@ def test_valid_ucum_spellings_are_not_aliases() -> None:
     assert resolve("ng/ml") == ("ng/mL", None)
     assert resolve("{T-score}") == ("SD", None)
     assert resolve(" lbs ") == ("[lb_av]", "lbs")
+
+
+def test_a_known_code_on_a_resource_not_used_is_not_unrecognised() -> None:
+    report = {  # a DXA report without VFA and without results: not used, but its code is known
+        "resourceType": "DiagnosticReport",
+        "id": "r1",
+        "status": "final",
+        "code": cc(LOINC, "38269-7", "DXA Bone density"),
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-01-01",
+    }
+    _, st = stats(report)
+    assert st.unrecognised == {} and st.used == 0
+    report["result"] = [{"reference": "Observation/t1"}]
+    _, st = stats(report, obs("38267-1", -1.2, "{T-score}", id="t1"))
+    assert st.used == 2  # the report is used through the result it holds

@@ -62,7 +62,8 @@ def test_same_resource_twice_is_used_once() -> None:
         ),
         (obs("62292-8", 12, "ng/mL", dataAbsentReason=cc("x", "masked")), "data absent"),
         (obs("62292-8", None), "no value"),
-        (obs("62292-8", None, valueString="<10 ng/mL"), "value is not a quantity"),
+        (obs("62292-8", None, valueString="see report"), "text result without one number"),
+        (obs("62292-8", None, valueBoolean=True), "value is not a quantity"),
         (obs("62292-8", None, valueQuantity={"unit": "ng/mL"}), "no numeric value"),
         (
             obs("62292-8", None, valueQuantity={"value": 3, "comparator": "ad", "code": "ng/mL"}),

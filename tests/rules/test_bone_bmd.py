@@ -72,6 +72,50 @@ def test_bmd01_lowest_valid_site_decides_and_lumbar_spine_excluded_with_rods():
     assert exams(ctx(thoracic_vf))[0].lowest.value == -3.0
 
 
+@pytest.mark.parametrize(
+    "age, status_when, band, chosen, why",
+    [  # coded post-menopausal status decides; without it 45-55 stays unclassified
+        (48, None, "unclassified", [], "menopausal status not recorded"),
+        (48, ago(24), "adult_50_plus", [("t_score", -2.0)], "post-menopausal (coded status)"),
+        (48, "undated", "adult_50_plus", [("t_score", -2.0)], "post-menopausal (coded status)"),
+        (48, ago(0), "unclassified", [], "menopausal status not recorded"),  # recorded after the scan
+        (41, ago(24), "adult_50_plus", [("t_score", -2.0)], "post-menopausal"),  # early menopause
+        (56, None, "adult_50_plus", [("t_score", -2.0)], "T-score used: age 56"),  # from 55: as before
+        (17, ago(24), "child", [("z_score", -1.0)], "Z-score used"),  # a child stays a child
+    ],
+)
+def test_bmd01_coded_menopausal_status_decides_t_score_classes(age, status_when, band, chosen, why):
+    facts = [t(-2.0, ago(1)), z(-1.0, ago(1))]
+    if status_when is not None:
+        facts.append(symptom(Symptom.POSTMENOPAUSAL, None if status_when == "undated" else status_when))
+    (e,) = exams(ctx(patient(age, "female", *facts)))
+    assert (e.band, [(m.concept.value, m.value) for m in e.scores]) == (band, chosen)
+    assert why in e.why
+    male = exams(ctx(patient(48, "male", *facts, symptom(Symptom.POSTMENOPAUSAL, ago(24)))))[0]
+    assert male.band == "adult_under_50"  # a status coded for a man is not read
+
+
+@pytest.mark.parametrize(
+    "level, lumbar_valid",
+    [
+        ("L2", False),
+        ("lumbar", False),  # S32.00 / M48.56: lumbar region
+        ("lumbosacral", False),
+        ("thoracolumbar", False),  # M48.55: the region reaches the lumbar spine
+        ("T11-T12", True),
+        ("thoracic", True),
+        ("T8", True),
+        (None, True),  # an unknown level is unknown, never assumed lumbar
+    ],
+)
+def test_bmd01_only_a_lumbar_fracture_sets_the_lumbar_spine_aside(level, lumbar_valid):
+    s = patient(14, "male", z(-3.0, ago(1)), z(-1.2, ago(1), Site.TOTAL_HIP), vf(level, 1, ago(2)))
+    (e,) = exams(ctx(s))
+    assert (e.lowest.value == -3.0) is lumbar_valid
+    if not lumbar_valid:
+        assert e.set_aside[0][1] == f"lumbar spine not valid: vertebral fracture ({level})"
+
+
 def _fx_at_age(age_now: float, age_at: float):
     return long_bone(when=TODAY - timedelta(days=round((age_now - age_at) * 365.25)))
 

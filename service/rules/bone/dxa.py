@@ -1,6 +1,7 @@
 """Which DXA score is read at each scan (BMD-01): the metric by age band, the valid sites, the lowest
-valid site. Age is taken at the scan date. The lumbar spine is not valid with scoliosis, spinal fusion
-or a lumbar (or unlocated) vertebral fracture. Trends compare the same site and side only."""
+valid site. Age is taken at the scan date; a coded post-menopausal status applies the T-score classes.
+The lumbar spine is not valid with scoliosis, spinal fusion (status or procedure) or a lumbar vertebral
+fracture (an unlocated one is not assumed lumbar). Trends compare the same site and side only."""
 
 from __future__ import annotations
 
@@ -58,38 +59,56 @@ class Exam:
         return min(self.scores, key=lambda m: m.value) if self.scores else None
 
 
+def is_lumbar(level: str | None) -> bool:
+    """Whether a vertebral level names the lumbar spine ("L2", "lumbar", "thoracolumbar",
+    "lumbosacral", a range touching L). An unknown level is unknown, never assumed lumbar."""
+    if not level:
+        return False
+    return "lumbar" in level.lower() or any(part.strip().upper().startswith("L") for part in level.split("-"))
+
+
 def ls_invalid_reason(ctx: RuleContext, when: date) -> str | None:
-    """Why lumbar-spine DXA is not valid at a date (scoliosis, rods, lumbar or unlocated VF), else None."""
+    """Why lumbar-spine DXA is not valid at a date (scoliosis, rods, a lumbar VF), else None."""
     for f in ctx.summary.findings:
         if f.symptom in (Symptom.SCOLIOSIS, Symptom.SPINAL_FUSION) and (f.when is None or f.when <= when):
             return "spinal fusion/rods" if f.symptom is Symptom.SPINAL_FUSION else "scoliosis"
     for fx in ctx.summary.fractures:
-        if (
-            is_vf(ctx, fx)
-            and (fx.when is None or fx.when <= when)
-            and (fx.level or "L").upper().startswith("L")
-        ):
-            return f"vertebral fracture ({fx.level or 'level not stated'})"
+        if is_vf(ctx, fx) and (fx.when is None or fx.when <= when) and is_lumbar(fx.level):
+            return f"vertebral fracture ({fx.level})"
     return None
 
 
-def _band(ctx: RuleContext, when: date) -> tuple[str, float | None]:
+def postmenopausal_at(ctx: RuleContext, when: date) -> bool:
+    """A woman with a coded post-menopausal status recorded on or before ``when`` (undated: always;
+    Z78.0, N95.1, N95.8/N95.9, SNOMED 161712005, a coded answer)."""
+    return ctx.summary.sex != "male" and any(
+        f.symptom is Symptom.POSTMENOPAUSAL and (f.when is None or f.when <= when)
+        for f in ctx.summary.findings
+    )
+
+
+def _band(ctx: RuleContext, when: date) -> tuple[str, float | None, bool]:
+    """(band, age at the scan, whether a coded post-menopausal status decided it)."""
     s, b = ctx.summary, ctx.t.bone
     age = s.age_at(when)
     if age is None:
-        return "unknown_age", None
+        return "unknown_age", None, False
     if age < b.age_dxa_min_years:
-        return "under_5", age
+        return "under_5", age, False
     if age < b.age_adult_years:
-        return "child", age
+        return "child", age, False
+    if postmenopausal_at(ctx, when):  # post-menopausal women are read by T-score at any adult age
+        return "adult_50_plus", age, age < b.age_t_classes_years or age < b.menopause_unknown_to_years
     if s.sex != "male" and b.menopause_unknown_from_years <= age < b.menopause_unknown_to_years:
-        return "unclassified", age  # menopausal status is not coded: report both, do not classify
-    return ("adult_under_50" if age < b.age_t_classes_years else "adult_50_plus"), age
+        return "unclassified", age, False  # menopausal status is not coded: report both, do not classify
+    return ("adult_under_50" if age < b.age_t_classes_years else "adult_50_plus"), age, False
 
 
-def _why(ctx: RuleContext, band: str, age: float | None) -> str:
+def _why(ctx: RuleContext, band: str, age: float | None, coded: bool = False) -> str:
     b = ctx.t.bone
     a = f"{age or 0:.0f}"
+    if coded:
+        return f"T-score used: post-menopausal (coded status), age {a} at the scan"
     return {
         "child": f"Z-score used: age {a} at the scan (T-scores are not used under {b.age_adult_years.text})",
         "adult_under_50": f"Z-score used: age {a} at the scan (WHO T-score classes apply from "
@@ -102,8 +121,8 @@ def _why(ctx: RuleContext, band: str, age: float | None) -> str:
 
 
 def exam_on(ctx: RuleContext, when: date, ms: list[Measurement]) -> Exam:
-    band, age = _band(ctx, when)
-    why = _why(ctx, band, age)
+    band, age, coded = _band(ctx, when)
+    why = _why(ctx, band, age, coded)
     ls_bad = ls_invalid_reason(ctx, when)
     want = {
         "child": Concept.Z_SCORE,

@@ -103,7 +103,7 @@ def therapy_evidence(c: MedicationCourse) -> Evidence:
 # --- fractures -------------------------------------------------------------------------------------
 def is_vf(ctx: RuleContext, f: Fracture) -> bool:
     """A vertebral fracture that counts: Genant grade at least the minimum (borderline does not; an
-    unstated grade counts), not traumatic."""
+    unstated grade counts), not traumatic (a high-energy external-cause code makes it not one)."""
     if f.kind is not FractureKind.VERTEBRAL or f.low_trauma is False:
         return False
     return f.genant_grade is None or f.genant_grade >= ctx.t.bone.genant_min_grade
@@ -148,6 +148,8 @@ def fracture_evidence(f: Fracture) -> Evidence:
         flags.append("provisional")
     if f.low_trauma is None:
         flags.append("mechanism unconfirmed")
+    elif f.cause:
+        flags.append(f"{'low-energy' if f.low_trauma else 'high-energy'} mechanism {f.cause}")
     extra = f" ({', '.join(flags)})" if flags else ""
     return Evidence(label, f"{fracture_text(f)}{extra}", f.when, f.sources[0] if f.sources else None)
 
