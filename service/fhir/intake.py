@@ -205,6 +205,7 @@ class Intake:
         self._cause_sources: set[str] = set()
         self._causes_used: set[str] = set()
         self._kinds: dict[bytes, ObsKind | None] = {}  # Observation code (JSON) → _obs_kind, this call only
+        self._recipes: observations.Recipes = {}  # simple Observations' shared reading, this call only
 
     def drop(self, source: str, reason: str) -> None:
         if reason in OUT_OF_SCOPE:  # not the service's data: counted, not reported as dropped
@@ -492,7 +493,9 @@ class Intake:
             if reason and not used:
                 self.drop(source, reason)
         if is_measure:
-            ms, dropped = observations.measurements(res, source, self.terms, self.below_detection)
+            ms, dropped = observations.measurements(
+                res, source, self.terms, self.below_detection, self._recipes
+            )
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
             used = used or bool(ms)

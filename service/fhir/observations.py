@@ -8,7 +8,10 @@ code becomes its own Measurement).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+
+import orjson
 
 from service.fhir.fhirjson import as_dict, as_list, codings, concept_text, effective_date, text
 from service.fhir.summary import CANONICAL_UNITS, Concept, Dropped, Measurement, Site
@@ -192,18 +195,123 @@ def _one(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    """What a simple Observation's code, text and Quantity unit decide, whatever its number and date."""
+
+    concept: Concept
+    factor: float  # to the canonical unit
+    lo: float  # plausible range, in the canonical unit
+    hi: float
+    site: Site | None
+    side: str | None
+    usual: bool
+    height_adjusted: bool
+    estimated: bool
+    alias: str | None
+
+
+# A call's memo of simple Observations' readings, by what decides them (see ``measurements``).
+Recipes = dict[bytes, _Recipe | str | None]
+
+
+def _recipe(obs: dict, q: dict, terms: Terms) -> _Recipe | str | None:
+    """The recipe of a simple Observation (None: its code names no concept), or the reason it is
+    dropped whatever its number. The same decisions as ``_one``, in the same order."""
+    mapped = concept_of(obs.get("code"), terms)
+    if mapped is None:
+        return None
+    comparator = q.get("comparator")
+    if comparator is not None and comparator not in _COMPARATORS:
+        return "unsupported comparator"
+    concept = mapped[0]
+    unit, alias = quantity_unit(q)
+    if unit == "%" and concept in _PCT_OF:
+        concept = _PCT_OF[concept]
+    factor, reason = to_canonical(concept, 1.0, unit)
+    if factor is None:
+        return reason or "unit not convertible"
+    words = _words(obs)
+    usual = concept is Concept.USUAL_WEIGHT or (concept is Concept.WEIGHT and _usual_weight(words, terms))
+    if usual:
+        concept = Concept.USUAL_WEIGHT
+    site, side = _site_side(mapped, obs, words, terms)
+    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
+    height_adjusted = concept is Concept.Z_SCORE and terms.height_adjusted.match_text(words) is not None
+    estimated = concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None
+    return _Recipe(concept, factor, lo, hi, site, side, usual, height_adjusted, estimated, alias)
+
+
+def _recipe_key(obs: dict, q: dict) -> bytes | None:
+    """Everything of a simple Observation that ``_recipe`` reads (None: not simple, or not JSON)."""
+    if "component" in obs or "dataAbsentReason" in obs:
+        return None
+    try:
+        return orjson.dumps(
+            (
+                obs.get("code"),
+                obs.get("method"),
+                obs.get("bodySite"),
+                obs.get("note"),
+                {k: v for k, v in q.items() if k != "value"},
+            )
+        )
+    except TypeError:  # not JSON (a caller's odd object): read it the long way
+        return None
+
+
+def _with_recipe(recipe: _Recipe | str, q: dict, obs: dict, when: date, source: str) -> Measurement | str:
+    raw = q.get("value")
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return "no numeric value"
+    if isinstance(recipe, str):  # dropped whatever the number (after the number's own check, as _one)
+        return recipe
+    value = float(raw) * recipe.factor
+    if not recipe.lo <= value <= recipe.hi:
+        return f"implausible {recipe.concept.value}"
+    return Measurement(
+        concept=recipe.concept,
+        value=round(value, 6),
+        unit=CANONICAL_UNITS[recipe.concept],
+        when=when,
+        source=source,
+        comparator=q.get("comparator"),
+        preliminary=obs.get("status") == "preliminary",
+        site=recipe.site,
+        laterality=recipe.side,
+        height_adjusted=recipe.height_adjusted,
+        estimated=recipe.estimated,
+        usual=recipe.usual,
+        unit_alias=recipe.alias,
+    )
+
+
 def measurements(
-    obs: dict, source: str, terms: Terms, below_detection: Mapping[Concept, float] | None = None
+    obs: dict,
+    source: str,
+    terms: Terms,
+    below_detection: Mapping[Concept, float] | None = None,
+    recipes: Recipes | None = None,
 ) -> tuple[list[Measurement], list[Dropped]]:
     """All Measurements of one (already status-checked) Observation, and what was dropped from it.
 
     ``below_detection``: the bound a "below detection" text result is read at, by concept (none: such
-    a result is dropped)."""
+    a result is dropped). ``recipes``: a memo for the call's simple Observations (one Quantity, no
+    component), whose code, text and unit decide everything but the number and the date."""
     out: list[Measurement] = []
     dropped: list[Dropped] = []
     when = effective_date(obs)
     if when is None:
         return out, [Dropped(source, "no date")]
+    q = obs.get("valueQuantity")
+    key = _recipe_key(obs, q) if recipes is not None and isinstance(q, dict) else None
+    if key is not None and recipes is not None and isinstance(q, dict):
+        if key not in recipes:
+            recipes[key] = _recipe(obs, q, terms)
+        recipe = recipes[key]
+        if recipe is not None:
+            result = _with_recipe(recipe, q, obs, when, source)
+            return ([result], []) if isinstance(result, Measurement) else ([], [Dropped(source, result)])
     words = _words(obs)
     holders: list[tuple[Mapped, dict]] = []
     top = concept_of(obs.get("code"), terms)
