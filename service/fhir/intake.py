@@ -481,7 +481,8 @@ class Intake:
         is_vf, is_measure, finding, immobile = kind
         if not (is_vf or is_measure or finding or immobile):
             return "code not used"
-        if self._future(effective_date(res)):
+        when = effective_date(res)
+        if self._future(when):
             return FUTURE
         if not self._valid(res, source):
             return DONE
@@ -494,7 +495,7 @@ class Intake:
                 self.drop(source, reason)
         if is_measure:
             ms, dropped = observations.measurements(
-                res, source, self.terms, self.below_detection, self._recipes
+                res, source, self.terms, self.below_detection, self._recipes, when
             )
             facts.measurements.extend(ms)
             self.dropped.extend(dropped)
@@ -502,7 +503,6 @@ class Intake:
         if finding or immobile:
             asserted = _asserts_finding(res, self.terms)
             if asserted:
-                when = effective_date(res)
                 if finding:
                     facts.conditions.findings.append(ClinicalFinding(finding, when, source))
                 if immobile:

@@ -292,15 +292,17 @@ def measurements(
     terms: Terms,
     below_detection: Mapping[Concept, float] | None = None,
     recipes: Recipes | None = None,
+    when: date | None = None,
 ) -> tuple[list[Measurement], list[Dropped]]:
     """All Measurements of one (already status-checked) Observation, and what was dropped from it.
 
     ``below_detection``: the bound a "below detection" text result is read at, by concept (none: such
     a result is dropped). ``recipes``: a memo for the call's simple Observations (one Quantity, no
-    component), whose code, text and unit decide everything but the number and the date."""
+    component), whose code, text and unit decide everything but the number and the date. ``when``: the
+    Observation's date when the caller has read it already."""
     out: list[Measurement] = []
     dropped: list[Dropped] = []
-    when = effective_date(obs)
+    when = when or effective_date(obs)
     if when is None:
         return out, [Dropped(source, "no date")]
     q = obs.get("valueQuantity")
