@@ -203,6 +203,7 @@ class _Recipe:
     factor: float  # to the canonical unit
     lo: float  # plausible range, in the canonical unit
     hi: float
+    implausible: str  # the drop reason outside it
     site: Site | None
     side: str | None
     usual: bool
@@ -231,15 +232,16 @@ def _recipe(obs: dict, q: dict, terms: Terms) -> _Recipe | str | None:
     factor, reason = to_canonical(concept, 1.0, unit)
     if factor is None:
         return reason or "unit not convertible"
+    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))  # before "usual" renames it, as _one
+    implausible = f"implausible {concept.value}"
     words = _words(obs)
     usual = concept is Concept.USUAL_WEIGHT or (concept is Concept.WEIGHT and _usual_weight(words, terms))
     if usual:
         concept = Concept.USUAL_WEIGHT
     site, side = _site_side(mapped, obs, words, terms)
-    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
     height_adjusted = concept is Concept.Z_SCORE and terms.height_adjusted.match_text(words) is not None
     estimated = concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None
-    return _Recipe(concept, factor, lo, hi, site, side, usual, height_adjusted, estimated, alias)
+    return _Recipe(concept, factor, lo, hi, implausible, site, side, usual, height_adjusted, estimated, alias)
 
 
 def _recipe_key(obs: dict, q: dict) -> bytes | None:
@@ -268,7 +270,7 @@ def _with_recipe(recipe: _Recipe | str, q: dict, obs: dict, when: date, source: 
         return recipe
     value = float(raw) * recipe.factor
     if not recipe.lo <= value <= recipe.hi:
-        return f"implausible {recipe.concept.value}"
+        return recipe.implausible
     return Measurement(
         concept=recipe.concept,
         value=round(value, 6),
