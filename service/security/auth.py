@@ -68,7 +68,7 @@ class Authenticator:
         if not self.settings.auth:
             return {}
         checks: dict[str, str] = {}
-        ping = getattr(getattr(self._replay, "shared", None), "ping", None)
+        ping = getattr(getattr(self._replay, "store", None), "ping", None)
         if ping is not None:
             try:
                 ping()

@@ -67,15 +67,15 @@ class LayeredReplay:
     """The in-process cache first (a replay to the same worker never reaches the database), then the
     shared store, which alone decides for a jti this process has not seen. Store errors propagate."""
 
-    def __init__(self, local: ReplayCache, shared: ReplayGuard):
+    def __init__(self, local: ReplayCache, store: ReplayGuard):
         self.local = local
-        self.shared = shared
+        self.store = store  # the database every worker and instance shares
 
     def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
         if self.local.seen_before(iss, jti, expires_at):
             return True
         try:
-            return self.shared.seen_before(iss, jti, expires_at)
+            return self.store.seen_before(iss, jti, expires_at)
         except ReplayStoreError:
             # The client is told to retry (503): the same token must then not be taken for a replay here.
             self.local.forget(iss, jti)

@@ -96,7 +96,7 @@ def test_cards_render_from_markdown_in_a_real_browser(browser, screenshots: Path
             # the evidence is a table with a row per fact, the sources are links, nothing raw is left
             assert section.locator("tbody tr").count() == table_rows(card["detail"]), card["summary"]
             sources = section.locator(".detail p:last-child a")
-            assert 1 <= sources.count() <= 2 and all(
+            assert sources.count() in (1, 2) and all(
                 sources.nth(k).get_attribute("href").startswith("https://") for k in range(sources.count())
             )
             for raw in ("|---", "| What", "**", "_Note:_", "&lt;", "&gt;", "](http"):
