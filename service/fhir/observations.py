@@ -141,63 +141,29 @@ def _one(
     below_detection: Mapping[Concept, float],
 ) -> Measurement | str:
     """A Measurement from the value of ``holder`` (the Observation or one component), or a reason."""
-    concept = mapped[0]
     if holder.get("dataAbsentReason") is not None:
         return "data absent"
-    as_text: tuple[dict, str | None, str | None] | None = None
+    unit_alias: tuple[str | None, str | None] | None = None  # a text result's unit, read from the text
     if "valueQuantity" in holder:
         q = as_dict(holder["valueQuantity"])
     elif isinstance(holder.get("valueInteger"), int) and not isinstance(holder.get("valueInteger"), bool):
         q = {"value": holder["valueInteger"]}
     elif isinstance(holder.get("valueString"), str) or isinstance(holder.get("valueCodeableConcept"), dict):
-        found = _text_quantity(concept, holder, terms, below_detection)
+        found = _text_quantity(mapped[0], holder, terms, below_detection)
         if isinstance(found, str):
             return found
-        q, as_text = found[0], found
+        q, unit_alias = found[0], (found[1], found[2])
     elif any(k.startswith("value") for k in holder):
         return "value is not a quantity"
     else:
         return "no value"
-    raw = q.get("value")
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return "no numeric value"
-    comparator = q.get("comparator")
-    if comparator is not None and comparator not in _COMPARATORS:
-        return "unsupported comparator"
-    unit, alias = (as_text[1], as_text[2]) if as_text else quantity_unit(q)
-    if unit == "%" and concept in _PCT_OF:  # a % under a volume code is % predicted
-        concept = _PCT_OF[concept]
-    value, reason = to_canonical(concept, float(raw), unit)
-    if value is None:
-        return ("text result: " if as_text else "") + (reason or "unit not convertible")
-    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))
-    if not lo <= value <= hi:
-        return f"implausible {concept.value}"
-    usual = concept is Concept.USUAL_WEIGHT or (concept is Concept.WEIGHT and _usual_weight(words, terms))
-    if usual:
-        concept = Concept.USUAL_WEIGHT
-    site, side = _site_side(mapped, obs, words, terms)
-    return Measurement(
-        concept=concept,
-        value=round(value, 6),
-        unit=CANONICAL_UNITS[concept],
-        when=when,
-        source=source,
-        comparator=comparator,
-        preliminary=obs.get("status") == "preliminary",
-        site=site,
-        laterality=side,
-        height_adjusted=concept is Concept.Z_SCORE and terms.height_adjusted.match_text(words) is not None,
-        estimated=concept is Concept.HEIGHT and terms.estimated_height.match_text(words) is not None,
-        usual=usual,
-        unit_alias=alias,
-        as_sent=q.get("as_sent") if as_text else None,
-    )
+    recipe = _recipe(mapped, q, obs, words, terms, unit_alias)
+    return _with_recipe(recipe, q, obs, when, source, text=unit_alias is not None)
 
 
 @dataclass(frozen=True, slots=True)
 class _Recipe:
-    """What a simple Observation's code, text and Quantity unit decide, whatever its number and date."""
+    """What a value's code, text and unit decide, whatever its number and date."""
 
     concept: Concept
     factor: float  # to the canonical unit
@@ -212,29 +178,33 @@ class _Recipe:
     alias: str | None
 
 
-# A call's memo of simple Observations' readings, by what decides them (see ``measurements``).
+# A call's memo of simple Observations' recipes (None: no concept), by what decides them.
 Recipes = dict[bytes, _Recipe | str | None]
+_UNSUPPORTED_COMPARATOR = "unsupported comparator"
 
 
-def _recipe(obs: dict, q: dict, terms: Terms) -> _Recipe | str | None:
-    """The recipe of a simple Observation (None: its code names no concept), or the reason it is
-    dropped whatever its number. The same decisions as ``_one``, in the same order."""
-    mapped = concept_of(obs.get("code"), terms)
-    if mapped is None:
-        return None
+def _recipe(
+    mapped: Mapped,
+    q: dict,
+    obs: dict,
+    words: str,
+    terms: Terms,
+    unit_alias: tuple[str | None, str | None] | None = None,
+) -> _Recipe | str:
+    """How a value of concept ``mapped`` in Quantity ``q`` is read, or why it is dropped whatever its
+    number. ``unit_alias``: the unit of a text result (else the Quantity's)."""
     comparator = q.get("comparator")
     if comparator is not None and comparator not in _COMPARATORS:
-        return "unsupported comparator"
+        return _UNSUPPORTED_COMPARATOR
     concept = mapped[0]
-    unit, alias = quantity_unit(q)
-    if unit == "%" and concept in _PCT_OF:
+    unit, alias = unit_alias if unit_alias is not None else quantity_unit(q)
+    if unit == "%" and concept in _PCT_OF:  # a % under a volume code is % predicted
         concept = _PCT_OF[concept]
     factor, reason = to_canonical(concept, 1.0, unit)
     if factor is None:
         return reason or "unit not convertible"
-    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))  # before "usual" renames it, as _one
+    lo, hi = PLAUSIBLE.get(concept, (float("-inf"), float("inf")))  # before "usual" renames the concept
     implausible = f"implausible {concept.value}"
-    words = _words(obs)
     usual = concept is Concept.USUAL_WEIGHT or (concept is Concept.WEIGHT and _usual_weight(words, terms))
     if usual:
         concept = Concept.USUAL_WEIGHT
@@ -244,30 +214,15 @@ def _recipe(obs: dict, q: dict, terms: Terms) -> _Recipe | str | None:
     return _Recipe(concept, factor, lo, hi, implausible, site, side, usual, height_adjusted, estimated, alias)
 
 
-def _recipe_key(obs: dict, q: dict) -> bytes | None:
-    """Everything of a simple Observation that ``_recipe`` reads (None: not simple, or not JSON)."""
-    if "component" in obs or "dataAbsentReason" in obs:
-        return None
-    try:
-        return orjson.dumps(
-            (
-                obs.get("code"),
-                obs.get("method"),
-                obs.get("bodySite"),
-                obs.get("note"),
-                {k: v for k, v in q.items() if k != "value"},
-            )
-        )
-    except TypeError:  # not JSON (a caller's odd object): read it the long way
-        return None
-
-
-def _with_recipe(recipe: _Recipe | str, q: dict, obs: dict, when: date, source: str) -> Measurement | str:
+def _with_recipe(
+    recipe: _Recipe | str, q: dict, obs: dict, when: date, source: str, text: bool = False
+) -> Measurement | str:
+    """The Measurement of Quantity ``q`` read with ``recipe``, or the reason it is dropped."""
     raw = q.get("value")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return "no numeric value"
-    if isinstance(recipe, str):  # dropped whatever the number (after the number's own check, as _one)
-        return recipe
+    if isinstance(recipe, str):
+        return "text result: " + recipe if text and recipe != _UNSUPPORTED_COMPARATOR else recipe
     value = float(raw) * recipe.factor
     if not recipe.lo <= value <= recipe.hi:
         return recipe.implausible
@@ -285,7 +240,31 @@ def _with_recipe(recipe: _Recipe | str, q: dict, obs: dict, when: date, source: 
         estimated=recipe.estimated,
         usual=recipe.usual,
         unit_alias=recipe.alias,
+        as_sent=q.get("as_sent") if text else None,
     )
+
+
+def _recipe_key(obs: dict, q: dict) -> bytes | None:
+    """Everything a simple Observation's recipe depends on (None: not simple, or not JSON)."""
+    if "component" in obs or "dataAbsentReason" in obs:
+        return None
+    try:
+        return orjson.dumps(
+            (
+                obs.get("code"),
+                obs.get("method"),
+                obs.get("bodySite"),
+                obs.get("note"),
+                {k: v for k, v in q.items() if k != "value"},
+            )
+        )
+    except TypeError:  # not JSON (a caller's odd object): read it the long way
+        return None
+
+
+def _simple_recipe(obs: dict, q: dict, terms: Terms) -> _Recipe | str | None:
+    mapped = concept_of(obs.get("code"), terms)
+    return None if mapped is None else _recipe(mapped, q, obs, _words(obs), terms)
 
 
 def measurements(
@@ -311,7 +290,7 @@ def measurements(
     key = _recipe_key(obs, q) if recipes is not None and isinstance(q, dict) else None
     if key is not None and recipes is not None and isinstance(q, dict):
         if key not in recipes:
-            recipes[key] = _recipe(obs, q, terms)
+            recipes[key] = _simple_recipe(obs, q, terms)
         recipe = recipes[key]
         if recipe is not None:
             result = _with_recipe(recipe, q, obs, when, source)

@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.fhir.summary import SITE_LABELS, ActionKind, Concept, Measurement, Site, Symptom
-from service.rules.bone.dxa import exams, is_fresh, ls_invalid_reason, score_evidence, score_text, site_label
+from service.rules.bone.dxa import (
+    exams,
+    fresh_exam,
+    is_fresh,
+    ls_invalid_reason,
+    score_evidence,
+    score_text,
+    site_label,
+)
 from service.rules.bone.facts import active_therapy, chronic_gc, is_child, months_ago
 from service.rules.bone.risk import risk
 from service.rules.bone.trend import declines
@@ -62,12 +70,9 @@ def _normal(ctx: RuleContext, m: Measurement) -> bool:
 @rule("BMD-04")
 def site_discordance(ctx: RuleContext) -> Outcome:
     b = ctx.t.bone
-    ex = exams(ctx)
-    if not ex:
-        return Skip.missing("no DXA on record")
-    if not is_fresh(ctx, ex[-1].when):
-        return Skip.stale(f"latest DXA {ex[-1].when} is older than {b.dxa_fresh_months.text}")
-    e = ex[-1]
+    e = fresh_exam(ctx)
+    if isinstance(e, Skip):
+        return e
     why: list[str] = []
     for concept in (Concept.Z_SCORE, Concept.T_SCORE):
         same = [m for m in e.scores if m.concept is concept]

@@ -11,7 +11,7 @@ from itertools import groupby
 
 from service.fhir.summary import SITE_LABELS, Concept, Measurement, Site, Symptom
 from service.rules.bone.facts import is_vf, months_between
-from service.rules.core import Evidence, RuleContext, memo
+from service.rules.core import Evidence, RuleContext, Skip, memo
 
 DXA_CONCEPTS = (Concept.BMD, Concept.T_SCORE, Concept.Z_SCORE)
 METRIC = {Concept.Z_SCORE: "Z", Concept.T_SCORE: "T"}
@@ -171,6 +171,21 @@ def exams(ctx: RuleContext) -> tuple[Exam, ...]:
 
 def is_fresh(ctx: RuleContext, when: date) -> bool:
     return months_between(when, ctx.today) <= ctx.t.bone.dxa_fresh_months
+
+
+def stale_exam(ctx: RuleContext, exam: Exam) -> Skip | None:
+    """Why the latest exam is too old to compare with a threshold, or None when it is fresh."""
+    if is_fresh(ctx, exam.when):
+        return None
+    return Skip.stale(f"latest DXA {exam.when} is older than {ctx.t.bone.dxa_fresh_months.text}")
+
+
+def fresh_exam(ctx: RuleContext) -> Exam | Skip:
+    """The latest DXA exam when it is fresh enough to compare with a threshold, else why not."""
+    ex = exams(ctx)
+    if not ex:
+        return Skip.missing("no DXA on record")
+    return stale_exam(ctx, ex[-1]) or ex[-1]
 
 
 def low_score(ctx: RuleContext, m: Measurement) -> bool:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from service.fhir.summary import Measurement, Site, SpineImaging, Symptom
-from service.rules.bone.dxa import Exam, exams, is_fresh, low_score, score_evidence, score_text, site_label
+from service.rules.bone.dxa import (
+    Exam,
+    exams,
+    fresh_exam,
+    low_score,
+    score_evidence,
+    score_text,
+    site_label,
+    stale_exam,
+)
 from service.rules.bone.facts import (
     DAYS_PER_MONTH,
     active_therapy,
@@ -151,9 +160,9 @@ def _no_decline(ctx: RuleContext) -> Skip:
     ex = exams(ctx)
     if len(ex) < 2:
         return Skip.missing("fewer than two DXA scans")
-    if not is_fresh(ctx, ex[-1].when):
-        return Skip.stale(f"latest DXA {ex[-1].when} is older than {ctx.t.bone.dxa_fresh_months.text}")
-    return Skip.below(f"no site fell by {ctx.t.bone.decline_sd.text} (or its least significant change)")
+    return stale_exam(ctx, ex[-1]) or Skip.below(
+        f"no site fell by {ctx.t.bone.decline_sd.text} (or its least significant change)"
+    )
 
 
 @rule("SI-05")
@@ -203,12 +212,9 @@ def _si06_score(exam: Exam) -> tuple[Measurement | None, str]:
 @rule("SI-06")
 def low_bmd_imaging(ctx: RuleContext) -> Outcome:
     b = ctx.t.bone
-    ex = exams(ctx)
-    if not ex:
-        return Skip.missing("no DXA on record")
-    if not is_fresh(ctx, ex[-1].when):
-        return Skip.stale(f"latest DXA {ex[-1].when} is older than {b.dxa_fresh_months.text}")
-    exam = ex[-1]
+    exam = fresh_exam(ctx)
+    if isinstance(exam, Skip):
+        return exam
     m, which = _si06_score(exam)
     if m is None:
         return Skip.missing(f"no valid score on the latest DXA ({exam.why})")
