@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests import builders as b
+from tests.api.cli import run_cli
 from tests.conftest import TODAY
-
-
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_")}
-    env.update(NMD_CDS_TODAY=TODAY.isoformat(), NMD_CDS_AUTH="off", NMD_CDS_DEV_MODE="on")
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 def comparable(body: dict) -> list:

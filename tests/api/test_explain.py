@@ -7,9 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from service.cds_hooks.explain import text as explain_text
 from service.feedback.backends import open_store
 from service.knowledge import default_knowledge
 from tests import builders as b
+from tests.api.cli import run_cli
 from tests.conftest import TODAY
 from tests.security import tokens as t
 
@@ -38,18 +37,7 @@ def local_weights(resources: list[dict]) -> list[dict]:
 
 
 def cli(*args: str, site_file: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NMD_CDS_") or k == "NMD_CDS_SQLITE_PATH"}
-    env.update(NMD_CDS_TODAY=TODAY.isoformat(), NMD_CDS_AUTH="off", NMD_CDS_DEV_MODE="on")
-    if site_file:
-        env["NMD_CDS_SITE_FILE"] = site_file
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(*args, stdin=stdin, **({"NMD_CDS_SITE_FILE": site_file} if site_file else {}))
 
 
 @pytest.fixture(autouse=True)
