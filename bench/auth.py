@@ -87,6 +87,8 @@ def costs(folder: Path, count: int) -> list[dict[str, Any]]:
     from service.security.replay import LayeredReplay
     from service.security.replay_store import replay_guard
 
+    folder = folder / "auth-costs"  # its own key and files: another issuer may live in ``folder``
+    folder.mkdir(exist_ok=True)
     issuer = local_issuer(folder)
     base_url = "http://127.0.0.1:8080"
     audience = f"{base_url}/cds-services/nmd-bone-health"

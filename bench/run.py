@@ -1,5 +1,5 @@
 """The benchmark, as deployed: in-process handling time against the JSON-parse floor, per-request cost of
-authentication, HTTP throughput and latency under gunicorn (authentication on and off) with wrk, start-up
+authentication, HTTP throughput and latency under gunicorn (authentication on and off), start-up
 time, peak memory of the largest request, a profile, and the trajectory page. Prints Markdown tables.
 
 Run from the repository root: ``.venv/bin/python -m bench`` (``--help`` for options; ``--quick`` for a
@@ -18,9 +18,7 @@ import logging
 import math
 import os
 import platform
-import re
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
@@ -130,6 +128,7 @@ def in_process(workloads: tuple[str, ...], sizes: tuple[int, ...], quick: bool, 
             cards = len(plain.handle_body(SERVICE, body)["cards"])  # warm-up (lazy imports, caches)
             ledgered.handle_body(SERVICE, body)  # warm-up: the ledger's connection and schema
             load_start = os.getloadavg()[0]
+            own0, busy0, t_row = _own_cpu_s(), _machine_busy_s(), time.perf_counter()
             handle, with_ledger, floor_orjson, floor_json = [], [], [], []
             for _ in range(_repeats(n, quick)):
                 t0 = time.perf_counter()
@@ -150,6 +149,7 @@ def in_process(workloads: tuple[str, ...], sizes: tuple[int, ...], quick: bool, 
                 with_ledger.append(t2 - t1)
                 floor_orjson.append(t4 - t3)
                 floor_json.append(t5 - t4)
+            others = (_machine_busy_s() - busy0 - (_own_cpu_s() - own0)) / (time.perf_counter() - t_row)
             med = statistics.median(handle)
             fo, fj = statistics.median(floor_orjson), statistics.median(floor_json)
             rows.append(
@@ -170,9 +170,15 @@ def in_process(workloads: tuple[str, ...], sizes: tuple[int, ...], quick: bool, 
                     "ledger_median_ms": statistics.median(with_ledger) * 1e3,
                     "ledger_p95_ms": _pct(with_ledger, 0.95) * 1e3,
                     "load_1min": load_start,
+                    "others_cpu_cores": max(0.0, others),
                 }
             )
     return rows
+
+
+def _own_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 # --- gunicorn, as deployed -------------------------------------------------------------------------
@@ -299,75 +305,7 @@ def startup_times(tmp: Path, runs: int, issuer: auth.LocalIssuer) -> list[tuple[
     return times
 
 
-# --- wrk -------------------------------------------------------------------------------------------
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("wrk not found: installing it with apt-get (Debian package 'wrk') ...", file=sys.stderr)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "wrk"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-    )
-    return shutil.which("wrk") or sys.exit("wrk could not be installed")
-
-
-_LUA_DONE = """
-done = function(summary, latency, requests)
-  local exhausted = 0
-  for _, t in ipairs(threads) do exhausted = exhausted + (t:get("exhausted") or 0) end
-  io.write(string.format("BENCH %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect +
-    summary.errors.read + summary.errors.write, summary.errors.timeout, exhausted))
-end
-"""
-# Without authentication: one static request (wrk's cheapest path).
-_LUA_STATIC = (
-    """threads = {}
-function setup(thread) table.insert(threads, thread) end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("{body}", "rb"); wrk.body = f:read("*a"); f:close()
-"""
-    + _LUA_DONE
-)
-# With authentication: every request takes the next unused token of its thread's share of the file
-# (tokens are never reused: a reused jti is a replay, 401). A thread out of tokens stops and says so.
-_LUA_TOKENS = (
-    """threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  local f = io.open("{body}", "rb"); body = f:read("*a"); f:close()
-  tokens, nexti, exhausted = {}, 0, 0
-  local n = 0
-  for line in io.lines("{tokens}") do
-    if n % {threads} == id then tokens[#tokens + 1] = line end
-    n = n + 1
-  end
-end
-function request()
-  nexti = nexti + 1
-  local token = tokens[nexti]
-  if token == nil then
-    exhausted = 1
-    wrk.thread:stop()
-    token = "exhausted"
-  end
-  return wrk.format("POST", "{path}",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
-end
-"""
-    + _LUA_DONE
-)
-
-
+# --- load (bench/load.py) ---------------------------------------------------------------------------
 def _machine_busy_s() -> float:
     """CPU seconds the whole machine spent busy so far (all cores; /proc/stat, idle and iowait excluded)."""
     with open("/proc/stat") as f:
@@ -382,26 +320,18 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
-def wrk_run(
-    wrk: str, server: Server, body_file: Path, c: int, duration_s: int, tmp: Path, tokens: int
-) -> dict:
-    """One wrk run; besides wrk's figures, the CPU used by wrk, the gunicorn workers and the master
-    (so one can see whether the load generator left the workers the cores)."""
-    threads = min(c, 2)
-    script = tmp / "run.lua"
-    if server.issuer is None:
-        script.write_text(_LUA_STATIC.replace("{body}", str(body_file)))
-    else:
+def load_run(server: Server, body_file: Path, c: int, duration_s: int, tmp: Path, tokens: int) -> dict:
+    """One run of ``bench/load.py`` (a subprocess); besides its figures, the CPU used by it, by each
+    gunicorn worker, by the master and by the rest of the machine (did the workers have the cores?)."""
+    cmd = [sys.executable, "-m", "bench.load", "--port", str(server.port), "--path", SERVICE_PATH]
+    cmd += ["--body", str(body_file), "--concurrency", str(c), "--duration", str(duration_s)]
+    if server.issuer is not None:  # a fresh token for every request, signed before the run
         token_file = tmp / "tokens.txt"
         token_file.write_text("\n".join(server.issuer.tokens(server.url, tokens)) + "\n")
-        script.write_text(
-            _LUA_TOKENS.replace("{body}", str(body_file))
-            .replace("{tokens}", str(token_file))
-            .replace("{threads}", str(threads))
-            .replace("{path}", SERVICE_PATH)
-        )
+        cmd += ["--tokens", str(token_file)]
     workers = server.workers()
     pids = [server.proc.pid, *workers]
+    time.sleep(0.2)  # the access lines of the calls before this run are written
     log_offset = server.log.stat().st_size
     load_start = os.getloadavg()[0]
     cpu0 = {pid: _cpu_s(pid) for pid in pids}
@@ -409,54 +339,31 @@ def wrk_run(
     busy0 = _machine_busy_s()
     t0 = time.perf_counter()
     out = subprocess.run(
-        [
-            wrk,
-            "-t",
-            str(threads),
-            "-c",
-            str(c),
-            "-d",
-            f"{duration_s}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            server.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration_s + 60,
-        check=True,
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=duration_s + 120, check=True
     ).stdout
     wall = time.perf_counter() - t0
     busy = _machine_busy_s() - busy0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = {pid: _cpu_s(pid) - cpu0[pid] for pid in pids}
-    m = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
-    if not m:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    reqs, dur_us, p50, p99, bad_status, sock_err, timeouts, exhausted = map(int, m.groups())
+    row = json.loads(out)
     workers_cpu = sum(cpu[pid] for pid in workers)
+    client_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     served = _served_by(server.log, log_offset, workers)
-    wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    return {
-        "concurrency": c,
-        "requests": reqs,
-        "rps": reqs / (dur_us / 1e6),
-        "p50_ms": p50 / 1e3,
-        "p99_ms": p99 / 1e3,
-        "errors": bad_status + sock_err + timeouts,
-        "tokens_exhausted": bool(exhausted),
-        "workers_cpu_cores": workers_cpu / wall,
-        "master_cpu_cores": cpu[server.proc.pid] / wall,
-        "wrk_cpu_cores": wrk_cpu / wall,
-        # everything else on the machine during the run (other users' processes, the kernel, this bench)
-        "others_cpu_cores": max(0.0, busy - workers_cpu - cpu[server.proc.pid] - wrk_cpu) / wall,
-        "worker_cpu_ms_per_req": workers_cpu * 1e3 / max(reqs, 1),
-        "per_worker_cpu_cores": sorted((cpu[pid] / wall for pid in workers), reverse=True),
-        "per_worker_requests": sorted(served.values(), reverse=True),
-        "load_1min": load_start,
-    }
+    row.update(
+        {
+            "little_n": row["rps"] * row["mean_ms"] / 1e3,  # ≈ concurrency when every request is timed
+            "workers_cpu_cores": workers_cpu / wall,
+            "master_cpu_cores": cpu[server.proc.pid] / wall,
+            "client_cpu_cores": client_cpu / wall,
+            # everything else on the machine during the run (other users' processes, the kernel, this bench)
+            "others_cpu_cores": max(0.0, busy - workers_cpu - cpu[server.proc.pid] - client_cpu) / wall,
+            "worker_cpu_ms_per_req": workers_cpu * 1e3 / max(row["requests"], 1),
+            "per_worker_cpu_cores": sorted((cpu[pid] / wall for pid in workers), reverse=True),
+            "per_worker_requests": sorted(served.values(), reverse=True),
+            "load_1min": load_start,
+        }
+    )
+    return row
 
 
 def _served_by(log: Path, offset: int, workers: list[int]) -> dict[int, int]:
@@ -481,8 +388,7 @@ def http(
     issuer: auth.LocalIssuer,
 ) -> list[dict]:
     """Per authentication setting (off first: its rates size the token supply of the run with it on),
-    per workload, per concurrency: wrk against one gunicorn started as deployed."""
-    wrk = ensure_wrk()
+    per workload, per concurrency: ``bench/load.py`` against one gunicorn started as deployed."""
     rows: list[dict] = []
     rate_off: dict[tuple[str, int], float] = {}
     for with_auth in (False, True):
@@ -496,7 +402,7 @@ def http(
                 for c in concurrency:
                     expected = rate_off.get((workload, c), 1_000.0)
                     tokens = max(1_000, math.ceil(2 * expected * duration_s) + 500)
-                    row = wrk_run(wrk, server, body_file, c, duration_s, tmp, tokens)
+                    row = load_run(server, body_file, c, duration_s, tmp, tokens)
                     row.update(auth="on" if with_auth else "off", workload=workload)
                     if not with_auth:
                         rate_off[(workload, c)] = row["rps"]
@@ -613,13 +519,14 @@ def print_in_process(rows: list[dict]) -> None:
     print(
         "\n### In-process: Engine.handle_body (production engine) vs orjson.loads / json.loads of the same "
         "body\n\nread = measurements the service built / Observations sent; ignored + dropped by the data "
-        "layer's accounting. + ledger: the same call with the SQLite card ledger as deployed.\n"
+        "layer's accounting. + ledger: the same call with the SQLite card ledger as deployed. Others' CPU: "
+        "cores other processes used meanwhile (of 2).\n"
     )
     print(
-        "| workload | Obs | body KiB | read | ign+drop | cards | samples | median ms | p95 ms | "
-        "orjson ms | json ms | ×orjson | ×json | µs/Obs | + ledger median | + ledger p95 | load |"
+        "| workload | Obs | body KiB | read | ign+drop | cards | samples | median ms | p95 ms | orjson ms | "
+        "json ms | ×orjson | ×json | µs/Obs | + ledger median | + ledger p95 | others' CPU | load |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['workload']} | {r['observations']:,} | {r['body_kb']:,.0f} | "
@@ -627,34 +534,38 @@ def print_in_process(rows: list[dict]) -> None:
             f"{r['read_ignored']}+{r['read_dropped']} | {r['cards']} | {r['samples']} | "
             f"{r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['orjson_ms']:.2f} | {r['json_ms']:.2f} | "
             f"{r['x_orjson']:.1f}× | {r['x_json']:.1f}× | {r['us_per_obs']:.1f} | "
-            f"{r['ledger_median_ms']:.2f} | {r['ledger_p95_ms']:.2f} | {r['load_1min']:.1f} |"
+            f"{r['ledger_median_ms']:.2f} | {r['ledger_p95_ms']:.2f} | {r['others_cpu_cores']:.2f} | "
+            f"{r['load_1min']:.1f} |"
         )
 
 
 def print_http(rows: list[dict], duration_s: int) -> None:
     print(
-        f"\n### HTTP: gunicorn as deployed (gevent, {WORKERS} workers), wrk on loopback, "
-        f"{HTTP_OBSERVATIONS}-Observation request, {duration_s} s per run\n"
+        f"\n### HTTP: gunicorn as deployed (gevent, {WORKERS} workers), {HTTP_OBSERVATIONS}-Observation "
+        f"request, bench/load.py on loopback, {duration_s} s per run\n"
     )
     print(
-        "CPU columns: cores used on average during the run (2 = the whole machine). Worker ms/req: the "
-        "workers' CPU time per request. Others' CPU: the rest of the machine's busy time (other processes; "
-        "when it is high, the workers did not have the cores).\n"
+        "Every request timed (N = req/s × mean latency ≈ concurrency checks it). Per connection: fewest and "
+        "most requests one connection completed (fairness). CPU: cores used on average during the run "
+        "(2 = the whole machine); worker ms/req: the workers' CPU time per request; others: the rest of "
+        "the machine's busy time (other processes: when it is high, the workers did not have the cores).\n"
     )
     print(
-        "| auth | workload | conc. | requests | req/s | p50 ms | p99 ms | errors | worker CPU ms/req | "
-        "workers CPU | per worker: CPU · requests | wrk CPU | others' CPU | load |"
+        "| auth | workload | conc. | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | N | "
+        "per connection | worker CPU ms/req | CPU per worker · requests | client CPU | others' CPU | load |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for r in rows:
         flag = " (tokens ran out)" if r["tokens_exhausted"] else ""
+        conns = r["per_connection"]
         print(
             f"| {r['auth']} | {r['workload']} | {r['concurrency']} | {r['requests']:,}{flag} | "
-            f"{r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-            f"{r['worker_cpu_ms_per_req']:.1f} | {r['workers_cpu_cores']:.2f} | "
+            f"{r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['max_ms']:.0f} | {r['errors']} | {r['little_n']:.1f} | {min(conns)}–{max(conns)} | "
+            f"{r['worker_cpu_ms_per_req']:.1f} | "
             f"{' / '.join(f'{x:.2f}' for x in r['per_worker_cpu_cores'])} · "
             f"{' / '.join(f'{x:,}' for x in r['per_worker_requests'])} | "
-            f"{r['wrk_cpu_cores']:.2f} | {r['others_cpu_cores']:.2f} | {r['load_1min']:.1f} |"
+            f"{r['client_cpu_cores']:.2f} | {r['others_cpu_cores']:.2f} | {r['load_1min']:.1f} |"
         )
 
 
@@ -701,13 +612,13 @@ def print_memory(probes: list[dict], workers: dict | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="fewer samples, 2 s per wrk run (under 2 minutes)")
+    ap.add_argument("--quick", action="store_true", help="fewer samples, 2 s per HTTP run (under 2 minutes)")
     ap.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=SIZES)
     ap.add_argument(
         "--workloads", type=lambda s: tuple(s.split(",")), default=WORKLOADS, help="all-relevant,mixed"
     )
     ap.add_argument("--skip", default="", help=f"comma-separated phases to skip: {','.join(PHASES)}")
-    ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 10, quick 2)")
+    ap.add_argument("--duration", type=int, default=None, help="seconds per HTTP run (default 10, quick 2)")
     ap.add_argument("--profile-out", type=Path, default=profiling.DEFAULT_OUT, help="raw profile text")
     ap.add_argument("--json", type=Path, help="also write the raw results to this file")
     args = ap.parse_args(argv)
@@ -718,37 +629,56 @@ def main(argv: list[str] | None = None) -> None:
     duration = args.duration or (2 if args.quick else 10)
     print(machine())
     print(f"Command: {' '.join(['python -m bench', *(argv if argv is not None else sys.argv[1:])])}")
-    results: dict[str, Any] = {"machine": machine()}
+    results: dict[str, Any] = {"machine": machine(), "phase_s": {}}
+
+    @contextlib.contextmanager
+    def phase(name: str) -> Iterator[bool]:
+        t0 = time.perf_counter()
+        yield name not in skip
+        if name not in skip:
+            results["phase_s"][name] = round(time.perf_counter() - t0, 1)
+
+    quick = args.quick
     with tempfile.TemporaryDirectory(prefix="nmd-bench-") as tmpdir:
         tmp = Path(tmpdir)
         issuer = auth.local_issuer(tmp)
-        if "inprocess" not in skip:
-            results["in_process"] = in_process(args.workloads, args.sizes, args.quick, tmp)
-            print_in_process(results["in_process"])
-        if "auth" not in skip:
-            auth_load = load()
-            results["auth"] = auth.costs(tmp, 100 if args.quick else 500)
-            auth.print_costs(results["auth"], auth_load)
-        if "http" not in skip:
-            results["http"] = http(tmp, duration, CONCURRENCY, args.workloads, issuer)
-            print_http(results["http"], duration)
-        if "startup" not in skip:
-            results["startup_s"] = startup_times(tmp, 3 if args.quick else 5, issuer)
-            print_startup(results["startup_s"])
-        if "memory" not in skip:
-            n = max(args.sizes)
-            results["memory"] = [memory(tmp, n, w) for w in args.workloads]
-            results["worker_memory"] = worker_memory(
-                tmp, n, args.workloads[0], issuer, 3 if args.quick else 6
-            )
-            print_memory(results["memory"], results["worker_memory"])
-    if "profile" not in skip:
-        results["profile"] = profiling.profile(calls=5 if args.quick else 20, out=args.profile_out)
-        profiling.print_summary(results["profile"])
-    if "trajectory" not in skip:
-        results["trajectory"] = trajectory.run((200, 1_000), args.quick)  # bench/trajectory.py
-        trajectory.print_table(results["trajectory"])
+        with phase("inprocess") as run:
+            if run:
+                results["in_process"] = in_process(args.workloads, args.sizes, quick, tmp)
+                print_in_process(results["in_process"])
+        with phase("auth") as run:
+            if run:
+                auth_load = load()
+                results["auth"] = auth.costs(tmp, 100 if quick else 500)
+                auth.print_costs(results["auth"], auth_load)
+        with phase("http") as run:
+            if run:
+                results["http"] = http(tmp, duration, CONCURRENCY, args.workloads, issuer)
+                print_http(results["http"], duration)
+        with phase("startup") as run:
+            if run:
+                results["startup_s"] = startup_times(tmp, 2 if quick else 5, issuer)
+                print_startup(results["startup_s"])
+        with phase("memory") as run:
+            if run:
+                n = max(args.sizes)
+                results["memory"] = [memory(tmp, n, w) for w in args.workloads]
+                results["worker_memory"] = worker_memory(tmp, n, args.workloads[0], issuer, 2 if quick else 6)
+                print_memory(results["memory"], results["worker_memory"])
+    with phase("profile") as run:
+        if run:
+            results["profile"] = profiling.profile(calls=4 if quick else 20, out=args.profile_out)
+            profiling.print_summary(results["profile"])
+    with phase("trajectory") as run:
+        if run:
+            results["trajectory"] = trajectory.run((200, 1_000), quick)  # bench/trajectory.py
+            trajectory.print_table(results["trajectory"])
+    print(
+        f"\nPhases (s): {', '.join(f'{k} {v}' for k, v in results['phase_s'].items())}; "
+        f"load average at the end {load()}"
+    )
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
 
 
