@@ -72,7 +72,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, headers.get("connection", "").lower() == "close"
 
 
-async def _connection(run: Run, host: str, port: int, done: list[int], index: int) -> None:
+async def _connection(run: Run, host: str, port: int, done: list[int], index: int, delay: float) -> None:
+    await asyncio.sleep(delay)
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while (parts := run.request()) is not None:
@@ -98,9 +99,10 @@ async def _connection(run: Run, host: str, port: int, done: list[int], index: in
         writer.close()
 
 
-async def _main(run: Run, host: str, port: int, concurrency: int) -> list[int]:
+async def _main(run: Run, host: str, port: int, concurrency: int, ramp_s: float) -> list[int]:
     done = [0] * concurrency
-    await asyncio.gather(*(_connection(run, host, port, done, i) for i in range(concurrency)))
+    step = ramp_s / concurrency
+    await asyncio.gather(*(_connection(run, host, port, done, i, i * step) for i in range(concurrency)))
     return done
 
 
@@ -116,14 +118,17 @@ def load(
     concurrency: int,
     duration_s: float,
     tokens: list[str] | None = None,
+    ramp_s: float = 0.0,
 ) -> dict:
+    """``ramp_s``: connections open one after another over this time (0: all at once), as a client's
+    pool grows; with all at once, one gevent worker may accept every connection (see bench/README.md)."""
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n"
     ).encode()
     start = time.perf_counter()
     run = Run(head, body, tokens or [], start + duration_s)
-    per_connection = asyncio.run(_main(run, host, port, concurrency))
+    per_connection = asyncio.run(_main(run, host, port, concurrency, ramp_s))
     elapsed = (run.last_done or time.perf_counter()) - start  # requests in flight at the deadline finish
     ordered = sorted(run.latencies)
     ok = sum(n for status, n in run.statuses.items() if 200 <= status < 300)
@@ -155,10 +160,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tokens", type=Path, help="one bearer token per line, each used once")
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--ramp", type=float, default=0.0, help="seconds over which the connections open")
     args = ap.parse_args(argv)
     tokens = args.tokens.read_text().split() if args.tokens else None
     result = load(
-        args.host, args.port, args.path, args.body.read_bytes(), args.concurrency, args.duration, tokens
+        args.host,
+        args.port,
+        args.path,
+        args.body.read_bytes(),
+        args.concurrency,
+        args.duration,
+        tokens,
+        args.ramp,
     )
     json.dump(result, sys.stdout)
     print()

@@ -46,6 +46,7 @@ SIZES = (32, 200, 1_000, 5_000)
 WORKLOADS = ("all-relevant", "mixed")
 CONCURRENCY = (1, 8, 32)
 HTTP_OBSERVATIONS = 200
+RAMP_S = 0.3  # the load generator's connections open over this time, as a client's pool grows
 WORKERS = 2  # the default of NMD_CDS_WORKERS, one per core of the reference machine
 PATIENT_HASH_SECRET = "bench-patient-hash-secret"  # as production sets one (else a warning, per-process key)
 PHASES = ("inprocess", "auth", "http", "startup", "memory", "profile", "trajectory")
@@ -325,6 +326,7 @@ def load_run(server: Server, body_file: Path, c: int, duration_s: int, tmp: Path
     gunicorn worker, by the master and by the rest of the machine (did the workers have the cores?)."""
     cmd = [sys.executable, "-m", "bench.load", "--port", str(server.port), "--path", SERVICE_PATH]
     cmd += ["--body", str(body_file), "--concurrency", str(c), "--duration", str(duration_s)]
+    cmd += ["--ramp", str(RAMP_S)]
     if server.issuer is not None:  # a fresh token for every request, signed before the run
         token_file = tmp / "tokens.txt"
         token_file.write_text("\n".join(server.issuer.tokens(server.url, tokens)) + "\n")
