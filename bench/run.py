@@ -265,6 +265,7 @@ def gunicorn(tmp: Path, issuer: auth.LocalIssuer | None) -> Iterator[Server]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    server_up: float | None = None
     try:
         healthz = _wait_for(f"http://127.0.0.1:{port}/healthz", proc, t0)
         readyz = _wait_for(f"http://127.0.0.1:{port}/readyz", proc, t0)
@@ -273,8 +274,13 @@ def gunicorn(tmp: Path, issuer: auth.LocalIssuer | None) -> Iterator[Server]:
             if time.perf_counter() - t0 > 30:
                 raise RuntimeError(f"gunicorn did not start {WORKERS} workers within 30 s")
             time.sleep(0.01)
+        server_up = time.perf_counter() - t0
         yield server
     finally:
+        # A worker stopped within its first few hundred ms can miss SIGTERM (gunicorn's handlers are not
+        # installed yet): the master then waits graceful_timeout (10 s) and kills it. Give them 1 s.
+        if server_up is not None:
+            time.sleep(max(0.0, 1.0 - (time.perf_counter() - t0 - server_up)))
         proc.terminate()
         try:
             proc.wait(timeout=15)
