@@ -20,6 +20,24 @@ from typing import Any
 from bench import generate
 
 SERVICE = "nmd-bone-health"
+# Stages of a call: (label, file suffix, function); the cumulative time of each, as a share of the call.
+STAGES = (
+    ("Engine.handle_body (the call)", "cds_hooks/handler.py", "handle_body"),
+    ("· JSON parse + depth/length limit walk", "cds_hooks/request.py", "parse_json"),
+    ("· · limit walk alone", "cds_hooks/request.py", "_check_limits"),
+    ("· hook request checks", "cds_hooks/request.py", "parse_hook_request"),
+    ("· prefetch resolution", "cds_hooks/prefetch.py", "resolve_prefetch"),
+    ("· summary (data layer)", "fhir/build.py", "summarise"),
+    ("· · admission (patient, duplicates, versions)", "fhir/intake.py", "admit"),
+    ("· · Observation classification by code", "fhir/intake.py", "_obs_kind"),
+    ("· · FHIR validation of what is read", "fhir/intake.py", "_valid"),
+    ("· · measurements from Observations", "fhir/observations.py", "measurements"),
+    ("· · · code/text → concept", "fhir/observations.py", "concept_of"),
+    ("· · · text scanning", "fhir/observations.py", "_words"),
+    ("· rules", "rules/registry.py", "evaluate"),
+    ("· cards", "cds_hooks/cards.py", "cards_from"),
+    ("· card ledger (SQLite)", "feedback/ledger.py", "filter_and_record"),
+)
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "profile.txt"
 
 
@@ -64,6 +82,24 @@ def profile(
                 "cum_ms": cumtime * 1e3 / calls,
             }
         )
+    cumulative = {
+        (filename, name): cumtime
+        for (filename, _, name), (_, _, _, cumtime, _) in stats.stats.items()  # type: ignore[attr-defined]
+    }
+    call = sum(t for (f, n), t in cumulative.items() if f.endswith(STAGES[0][1]) and n == STAGES[0][2])
+    stages = [
+        {
+            "stage": label,
+            "ms": sum(t for (f, n), t in cumulative.items() if f.endswith(suffix) and n == name)
+            * 1e3
+            / calls,
+            "share": sum(t for (f, n), t in cumulative.items() if f.endswith(suffix) and n == name) / call,
+        }
+        for label, suffix, name in STAGES
+    ]
+    with out.open("a") as f:
+        f.write("\n=== stages (cumulative, share of handle_body) ===\n")
+        f.writelines(f"{r['share']:6.1%} {r['ms']:8.2f} ms  {r['stage']}\n" for r in stages)
     return {
         "workload": workload,
         "size": size,
@@ -71,6 +107,7 @@ def profile(
         "ms_per_call": total * 1e3 / calls,
         "out": str(out),
         "top": rows,
+        "stages": stages,
     }
 
 
@@ -88,6 +125,11 @@ def print_summary(result: dict[str, Any]) -> None:
         f"({result['calls']} calls, {result['ms_per_call']:.1f} ms per call under cProfile; "
         f"full text: {result['out']})\n"
     )
+    print("| stage (cumulative) | ms under cProfile | share of the call |")
+    print("|---|---:|---:|")
+    for r in result["stages"]:
+        print(f"| {r['stage']} | {r['ms']:.2f} | {r['share']:.1%} |")
+    print()
     print("| function (largest own time) | calls/request | own ms | share | cumulative ms |")
     print("|---|---:|---:|---:|---:|")
     for r in result["top"]:
