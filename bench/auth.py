@@ -109,7 +109,9 @@ def costs(folder: Path, count: int) -> list[dict[str, Any]]:
     key = public_key_for(jwk, ALG)
     exp = time.time() + LIFETIME_S
     assert isinstance(replay, LayeredReplay)
-    shared = replay.shared
+    # the shared store behind the in-process cache (named ``shared`` at 616df85, ``store`` since)
+    shared = getattr(replay, "store", None) or getattr(replay, "shared", None)
+    assert shared is not None
 
     def decode(i: int) -> None:
         jwt.decode(
