@@ -1,6 +1,12 @@
 """Deterministic patient-view requests of a long-followed DMD patient, with N Observations.
 
-The mix is what a neuromuscular clinic's chart looks like after years of follow-up: weights at every
+Two workloads (``WORKLOADS``), the same patient, Condition and MedicationRequest:
+
+- ``mixed`` (``observations``): a whole-chart export, most of it codes the service does not read.
+- ``all-relevant`` (``relevant_observations``): only codes the service reads, as an EHR sends them when
+  it runs the service's own prefetch query (``service/knowledge/valuesets/observations.yaml``).
+
+The mixed mix is what a neuromuscular clinic's chart looks like after years of follow-up: weights at every
 visit, heights, BMI, DXA exams at several sites (BMD and Z-scores at lumbar spine, left hip, femoral
 neck), spirometry (FVC in L and % predicted), 25-OH vitamin D, and — the majority — vitals and labs
 the service does not read (heart rate, blood pressure panels, temperature, SpO2, electrolytes, CK,
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -224,6 +231,15 @@ BP = 0.06  # blood-pressure panels (component Observations)
 
 def _observation(rng: random.Random, i: int, when: date, frac: float, spec: _Q) -> dict[str, Any]:
     loinc, display, unit, value, category = spec
+    return _resource(rng, i, when, (loinc, display, unit, category), lambda: value(frac, rng))
+
+
+def _resource(
+    rng: random.Random, i: int, when: date, code: tuple[str, str, str, str], value: Callable[[], float]
+) -> dict[str, Any]:
+    """An Observation as an EHR export carries it (~1 KiB of JSON); ``code`` is (loinc, display, unit,
+    category). ``value`` is called after the time of day is drawn (the mixed workload's draw order)."""
+    loinc, display, unit, category = code
     return {
         "resourceType": "Observation",
         "id": f"obs-{i}",
@@ -237,7 +253,7 @@ def _observation(rng: random.Random, i: int, when: date, frac: float, spec: _Q) 
         "effectiveDateTime": f"{when.isoformat()}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00-05:00",
         "issued": f"{when.isoformat()}T18:00:00Z",
         "performer": [{"reference": "Practitioner/nmd-clinic-1"}],
-        "valueQuantity": {"value": value(frac, rng), "unit": unit, "system": UCUM, "code": unit},
+        "valueQuantity": {"value": value(), "unit": unit, "system": UCUM, "code": unit},
         "interpretation": [
             {
                 "coding": [
@@ -317,6 +333,127 @@ def observations(n: int, seed: int = 7) -> list[dict[str, Any]]:
     return out
 
 
+# --- all-relevant workload ------------------------------------------------------------------------
+# Every code below is in service/knowledge/valuesets/observations.yaml (bench/test_generate.py checks
+# that the service reads every generated Observation). (loinc, display, unit, category)
+_Code = tuple[str, str, str, str]
+WEIGHT: _Code = ("29463-7", "Body weight", "kg", "vital-signs")
+HEIGHT: _Code = ("8302-2", "Body height", "cm", "vital-signs")
+BMI: _Code = ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", "vital-signs")
+FVC: _Code = ("19870-5", "Forced vital capacity [Volume] Respiratory system", "L", "exam")
+FVC_PCT: _Code = ("19872-1", "Forced vital capacity measured/predicted", "%", "exam")
+VITAMIN_D: _Code = (
+    "62292-8",
+    "25-Hydroxyvitamin D2+D3 [Mass/volume] in Serum or Plasma",
+    "ng/mL",
+    "laboratory",
+)
+# A DXA report: BMD (g/cm2) and Z-score at lumbar spine, total hip and femoral neck ("Femur" codes).
+DXA: tuple[_Code, ...] = (
+    ("24966-4", "Lumbar spine [Mass/Area] Bone density by DXA", "g/cm2", "imaging"),
+    ("85394-5", "Lumbar spine [Z-score] Bone density by DXA", "{Z-score}", "imaging"),
+    ("38261-4", "Hip [Mass/Area] Bone density by DXA", "g/cm2", "imaging"),
+    ("80933-5", "Hip [Z-score] Bone density by DXA", "{Z-score}", "imaging"),
+    ("24701-5", "Femur [Mass/Area] Bone density by DXA", "g/cm2", "imaging"),
+    ("80934-3", "Femur [Z-score] Bone density by DXA", "{Z-score}", "imaging"),
+)
+RELEVANT_CODES: tuple[_Code, ...] = (WEIGHT, HEIGHT, BMI, FVC, FVC_PCT, VITAMIN_D, *DXA)
+BIRTH = date(2011, 2, 14)
+DIAGNOSIS = date(2015, 6, 1)  # follow-up from diagnosis (age 4.3) to TODAY (age 15): ~129 months
+
+
+def _value(code: _Code, age: float, rng: random.Random) -> float:
+    """A plausible value at ``age`` for a boy with DMD on deflazacort from age 6: short stature,
+    steroid weight gain, FVC peaking near 12 then falling, BMD Z-scores drifting down to about -2.5."""
+    a = age - 4
+    loinc = code[0]
+    if loinc == WEIGHT[0]:
+        return round(16 + 1.6 * a + 0.15 * a * a + rng.gauss(0, 0.4), 1)
+    if loinc == HEIGHT[0]:
+        return round(100 + 4.1 * a + rng.gauss(0, 0.4), 1)
+    if loinc == FVC[0]:
+        peak = 1.0 + 0.125 * min(a, 8)
+        return round(max(0.6, peak - 0.13 * max(0, age - 12)) + rng.gauss(0, 0.05), 2)
+    if loinc == FVC_PCT[0]:
+        return round(min(110, 95 - 5 * max(0, age - 9) + rng.gauss(0, 3)))
+    if loinc == VITAMIN_D[0]:
+        return round(max(8, rng.gauss(24, 6)))
+    bmd_base, bmd_slope, z_base, z_slope = {
+        "24966-4": (0.50, 0.015, 0, 0),
+        "85394-5": (0, 0, -0.3, -0.20),
+        "38261-4": (0.55, 0.005, 0, 0),
+        "80933-5": (0, 0, -0.8, -0.22),
+        "24701-5": (0.52, 0.004, 0, 0),
+        "80934-3": (0, 0, -1.0, -0.20),
+    }[loinc]
+    if code[2] == "g/cm2":
+        return round(bmd_base + bmd_slope * a + rng.gauss(0, 0.015), 3)
+    return round(z_base + z_slope * a + rng.gauss(0, 0.2), 1)
+
+
+def _clinic_schedule() -> list[tuple[date, tuple[_Code, ...]]]:
+    """The clinic's follow-up since diagnosis: a weight every month; every 3 months a clinic visit
+    (height, BMI, spirometry: FVC and FVC % predicted); every 12 months a DXA report (6 values) and
+    25-OH vitamin D. 35 Observations a year, ~378 in all."""
+    events: list[tuple[date, tuple[_Code, ...]]] = []
+    month = 0
+    while (when := DIAGNOSIS + timedelta(days=round(30.44 * month))) <= TODAY:
+        codes: tuple[_Code, ...] = (WEIGHT,)
+        if month % 3 == 0:
+            codes += (HEIGHT, BMI, FVC, FVC_PCT)
+        if month % 12 == 6:
+            codes += (*DXA, VITAMIN_D)
+        events.append((when, codes))
+        month += 1
+    return events
+
+
+def relevant_observations(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` Observations, every one with a code the service reads, chronological.
+
+    Up to ~378: the most recent ``n`` of the clinic's schedule (``_clinic_schedule``; 32 is about the
+    last 11 months: one DXA report, 3-4 visits). Beyond: the whole schedule plus remote monitoring
+    spread evenly over the follow-up, in the ratio 2 home-scale weights to 1 home-spirometry session
+    (FVC and FVC % predicted): at 5,000, about a weight every other day and two sessions a week for
+    ten years. BMI at a visit is computed from that visit's weight and height.
+    """
+    rng = random.Random(seed)
+    planned: list[tuple[date, _Code, float]] = []  # (day, code, value)
+    for when, codes in _clinic_schedule():
+        age = (when - BIRTH).days / 365.25
+        weight, height = _value(WEIGHT, age, rng), _value(HEIGHT, age, rng)
+        for code in codes:
+            value = {
+                WEIGHT: weight,
+                HEIGHT: height,
+                BMI: round(weight / (height / 100) ** 2, 1),
+            }.get(code)
+            planned.append((when, code, _value(code, age, rng) if value is None else value))
+    planned = planned[-n:] if n <= len(planned) else planned
+    remote: list[tuple[_Code, ...]] = []  # one entry per home measurement event
+    extra = n - len(planned)
+    while extra > 0:
+        group = ((FVC, FVC_PCT), (WEIGHT,), (WEIGHT,))[len(remote) % 3][:extra]
+        remote.append(group)
+        extra -= len(group)
+    span = (TODAY - DIAGNOSIS).days
+    for k, group in enumerate(remote):
+        when = DIAGNOSIS + timedelta(days=int(span * (k + 0.5) / len(remote)))
+        planned += [(when, code, _value(code, (when - BIRTH).days / 365.25, rng)) for code in group]
+    planned.sort(key=lambda p: p[0])
+    return [_resource(rng, i, when, code, _given(value)) for i, (when, code, value) in enumerate(planned)]
+
+
+def _given(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
+WORKLOADS: dict[str, Callable[[int, int], list[dict[str, Any]]]] = {
+    "mixed": lambda n, seed: observations(n, seed),
+    "all-relevant": lambda n, seed: relevant_observations(n, seed),
+}
+
+
 def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
@@ -333,8 +470,9 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def request(n: int, seed: int = 7) -> dict[str, Any]:
-    """A patient-view request, full prefetch: a 15-year-old boy with DMD on deflazacort, n Observations."""
+def request(n: int, seed: int = 7, workload: str = "mixed") -> dict[str, Any]:
+    """A patient-view request, full prefetch: a 15-year-old boy with DMD on deflazacort, n Observations
+    of ``workload`` (a key of ``WORKLOADS``)."""
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "gender": "male", "birthDate": "2011-02-14"}
     condition = {
         "resourceType": "Condition",
@@ -375,7 +513,7 @@ def request(n: int, seed: int = 7) -> dict[str, Any]:
         "prefetch": {
             "patient": patient,
             "conditions": _searchset([condition]),
-            "observations": _searchset(observations(n, seed)),
+            "observations": _searchset(WORKLOADS[workload](n, seed)),
             "medicationRequests": _searchset([steroid]),
             "medicationStatements": None,
             "medicationAdministrations": None,
@@ -386,11 +524,12 @@ def request(n: int, seed: int = 7) -> dict[str, Any]:
     }
 
 
-def body(n: int, seed: int = 7) -> bytes:
-    return json.dumps(request(n, seed), separators=(",", ":")).encode()
+def body(n: int, seed: int = 7, workload: str = "mixed") -> bytes:
+    return json.dumps(request(n, seed, workload), separators=(",", ":")).encode()
 
 
-if __name__ == "__main__":  # python -m bench.generate 200 > req.json
+if __name__ == "__main__":  # python -m bench.generate 200 [mixed|all-relevant] > req.json
     import sys
 
-    sys.stdout.buffer.write(body(int(sys.argv[1]) if len(sys.argv) > 1 else 200))
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    sys.stdout.buffer.write(body(size, workload=sys.argv[2] if len(sys.argv) > 2 else "mixed"))

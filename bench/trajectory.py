@@ -35,7 +35,7 @@ def _resources(n: int) -> list[dict[str, Any]]:
 def run(sizes: tuple[int, ...] = SIZES, quick: bool = False) -> list[dict[str, Any]]:
     from service.app import create_app
     from service.cds_hooks.prefetch import ResolvedData
-    from service.cds_hooks.services import NMD_BONE_HEALTH
+    from service.cds_hooks.services import NMD_BONE_HEALTH_ID
     from service.config import Settings
     from service.trajectory.routes import render_page
 
@@ -47,8 +47,9 @@ def run(sizes: tuple[int, ...] = SIZES, quick: bool = False) -> list[dict[str, A
         app = create_app(settings)
         logging.getLogger("nmd_cds").setLevel(logging.WARNING)
         engine = app.extensions["nmd_cds_engine"]
+        keys = frozenset(engine.services[NMD_BONE_HEALTH_ID].prefetch)  # the prefetch the service asks for
         for n in sizes:
-            data = ResolvedData(_resources(n), frozenset(NMD_BONE_HEALTH.prefetch), ())
+            data = ResolvedData(_resources(n), keys, ())
             samples = []
             with app.test_request_context("/app/"):
                 html = render_page(engine, data, generate.PATIENT_ID)  # warm-up
