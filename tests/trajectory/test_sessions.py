@@ -3,7 +3,6 @@ process, keyed by a hash of the cookie's id, expiring, and a down database is a 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -23,24 +22,26 @@ from service.trajectory.sessions import (
     SqliteSessions,
 )
 
-PG_URL = os.environ.get("NMD_CDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(kind, target): a SQLite file, or a PostgreSQL URL whose search_path is a throw-away schema."""
+    """(kind, target): a SQLite file, or a PostgreSQL URL whose search_path is a throw-away schema (on
+    ``pg_url``: the session's throwaway cluster, or the server NMD_CDS_TEST_PG_URL names)."""
     if request.param == "sqlite":
         yield "sqlite", str(tmp_path / "var" / "service.sqlite3")
         return
+    pg_url: str = request.getfixturevalue("pg_url")
     schema = f"traj_{uuid.uuid4().hex[:10]}"
     try:
-        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+        with psycopg.connect(pg_url, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
     except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc}); set NMD_CDS_TEST_PG_URL", pytrace=False)
-    yield "postgres", f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        pytest.fail(f"PostgreSQL at {pg_url} is unreachable ({exc})", pytrace=False)
+    options = f"options=-csearch_path%3D{schema}"
+    yield "postgres", f"{pg_url}{'&' if '?' in pg_url else '?'}{options}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
@@ -126,4 +127,5 @@ def test_the_app_uses_the_services_database(settings, tmp_path):
     sqlite_app = create_app(settings)
     store = sqlite_app.extensions[routes.SESSIONS]
     assert isinstance(store, SqliteSessions) and store.path == settings.sqlite_file()
-    assert isinstance(routes.open_sessions(settings.with_(database_url=PG_URL)), PostgresSessions)
+    elsewhere = settings.with_(database_url="postgresql://postgres@db.example.org/nmd")  # not connected yet
+    assert isinstance(routes.open_sessions(elsewhere), PostgresSessions)
