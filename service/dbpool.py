@@ -13,10 +13,11 @@ the master, and a connection shared by two processes corrupts both sides' protoc
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 C = TypeVar("C")
 
@@ -24,9 +25,16 @@ MAX_IDLE = 8
 
 
 class ConnectionPool(Generic[C]):
-    def __init__(self, open_: Callable[[], C], close: Callable[[C], None], max_idle: int = MAX_IDLE):
+    def __init__(
+        self,
+        open_: Callable[[], C],
+        close: Callable[[C], None],
+        max_idle: int = MAX_IDLE,
+        usable: Callable[[C], bool] = lambda conn: True,
+    ):
         self._open = open_
         self._close = close
+        self._usable = usable  # a cheap check of an idle connection before it is lent (no round trip)
         self._max_idle = max_idle
         self._idle: list[C] = []
         self._pid = os.getpid()
@@ -38,10 +46,15 @@ class ConnectionPool(Generic[C]):
             self._idle, self._pid, self.opened = [], os.getpid(), 0
 
     def acquire(self) -> C:
-        with self._lock:
-            self._forget_if_forked()
-            if self._idle:
-                return self._idle.pop()
+        while True:
+            with self._lock:
+                self._forget_if_forked()
+                idle = self._idle.pop() if self._idle else None
+            if idle is None:
+                break
+            if self._usable(idle):
+                return idle
+            self._safe_close(idle)  # e.g. the server restarted while it sat idle
         conn = self._open()  # outside the lock: opening may wait on the network
         with self._lock:
             self.opened += 1
@@ -84,3 +97,16 @@ class ConnectionPool(Generic[C]):
             self._close(conn)
         except Exception:  # noqa: BLE001 - a connection that fails to close is gone anyway
             pass
+
+
+def quiet_socket(conn: Any) -> bool:
+    """Whether an idle network connection (psycopg's: ``fileno``, ``broken``, ``closed``) may be lent
+    again without a round trip: nothing arrived on it. A restarted PostgreSQL sends its "terminating
+    connection" message and closes the socket, which then reads as ready."""
+    if getattr(conn, "broken", False) or getattr(conn, "closed", False):
+        return False
+    try:
+        ready, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not ready

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from service.dbpool import quiet_socket
 from service.feedback.sql_store import SqlStore
 from service.feedback.store import StoreError
 
@@ -63,6 +64,10 @@ class PostgresStore(SqlStore):
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    def _usable(conn: Any) -> bool:
+        return quiet_socket(conn)  # after a server restart an idle connection is dead: never lent again
 
     @contextmanager
     def _tx(self, write: bool = True, quick: bool = False, durable: bool = False) -> Iterator[Any]:

@@ -48,12 +48,17 @@ class SqlStore(ABC):
 
     def __init__(self) -> None:
         self._ready = False
-        self._pool: ConnectionPool[Any] = ConnectionPool(self._open, self._close_conn)
+        self._pool: ConnectionPool[Any] = ConnectionPool(self._open, self._close_conn, usable=self._usable)
         self._current = threading.local()  # the connection of the transaction running in this thread
 
     @abstractmethod
     def _open(self) -> Any:
         """A new connection, configured."""
+
+    @staticmethod
+    def _usable(conn: Any) -> bool:
+        """Whether an idle connection may be lent again without a round trip (default: yes)."""
+        return True
 
     def _close_conn(self, conn: Any) -> None:
         try:

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from service.config import Settings
-from service.dbpool import ConnectionPool
+from service.dbpool import ConnectionPool, quiet_socket
 from service.security.replay import LayeredReplay, ReplayCache, ReplayGuard, ReplayStoreError
 
 TABLE = "jwt_replay"
@@ -59,7 +59,9 @@ class _SqlReplayStore:
     def __init__(self, *, purge_every: int = PURGE_EVERY, clock: Callable[[], float] = time.time):
         self._purge_every = purge_every
         self._clock = clock
-        self._pool: ConnectionPool[Any] = ConnectionPool(self._open, lambda conn: conn.close())
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            self._open, lambda conn: conn.close(), usable=self._usable
+        )
         self._inserts = itertools.count(1)
 
     def seen_before(self, iss: str, jti: str, expires_at: float) -> bool:
@@ -104,6 +106,10 @@ class _SqlReplayStore:
 
     def _connection_lost(self, conn: Any) -> bool:
         return False
+
+    @staticmethod
+    def _usable(conn: Any) -> bool:
+        return True
 
     def _open(self) -> Any:
         raise NotImplementedError
@@ -152,6 +158,10 @@ class PostgresReplayStore(_SqlReplayStore):
 
     def _connection_lost(self, conn: Any) -> bool:
         return bool(conn.broken or conn.closed)
+
+    @staticmethod
+    def _usable(conn: Any) -> bool:
+        return quiet_socket(conn)
 
     def _open(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
