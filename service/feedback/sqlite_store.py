@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,12 +61,26 @@ class SqliteStore(SqlStore):
             factory=_Connection,
         )
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error:
             conn.close()
             raise
         return conn
+
+    def _wal(self, conn: _Connection) -> None:
+        """Switch the file to WAL. Processes opening a new file at once race for it, and SQLite answers
+        the loser "database is locked" without waiting: retried within the busy timeout, and done as
+        soon as another process has made the file WAL."""
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)
 
     @staticmethod
     def _configure(conn: _Connection, busy_ms: int, synchronous: str) -> None:
