@@ -109,9 +109,7 @@ def costs(folder: Path, count: int) -> list[dict[str, Any]]:
     key = public_key_for(jwk, ALG)
     exp = time.time() + LIFETIME_S
     assert isinstance(replay, LayeredReplay)
-    # the shared store behind the in-process cache (named ``shared`` at 616df85, ``store`` since)
-    shared = getattr(replay, "store", None) or getattr(replay, "shared", None)
-    assert shared is not None
+    store = replay.store  # the database behind the in-process cache
 
     def decode(i: int) -> None:
         jwt.decode(
@@ -138,12 +136,12 @@ def costs(folder: Path, count: int) -> list[dict[str, Any]]:
         ),
         (
             "· · SQLite upsert alone (WAL, synchronous=NORMAL)",
-            lambda i: shared.seen_before(ISSUER, uuid.uuid4().hex, exp),
+            lambda i: store.seen_before(ISSUER, uuid.uuid4().hex, exp),
         ),
         ("client side: signing one ES384 token (PyJWT)", lambda i: issuer.token(audience)),
     ]
     rows = [{"step": name, **_timed(fn, count)} for name, fn in steps]
-    close = getattr(shared, "close", None)  # the SQLite store's connection pool
+    close = getattr(store, "close", None)  # the SQLite store's connection pool
     if close is not None:
         close()
     return rows
