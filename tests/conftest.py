@@ -33,16 +33,27 @@ def data_files(folder: str, pattern: str, expected: int) -> list[Path]:
     return found
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def service_settings(folder: Path) -> Settings:
+    """The tests' service: development mode, authentication off, "today" pinned, its store in ``folder``."""
     return Settings(
         auth=False,
         dev_mode=True,
         today=TODAY,
-        sqlite_path=str(tmp_path / "feedback.sqlite3"),
+        sqlite_path=str(folder / "feedback.sqlite3"),
         patient_hash_secret="test-secret",
         fhir_timeout_s=3.0,
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return service_settings(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def kit_client(tmp_path_factory: pytest.TempPathFactory):
+    """One test client for a whole module (e.g. every fixture scenario in turn)."""
+    return create_app(service_settings(tmp_path_factory.mktemp("service"))).test_client()
 
 
 @pytest.fixture

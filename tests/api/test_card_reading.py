@@ -12,8 +12,6 @@ import statistics
 
 import pytest
 
-from service.app import create_app
-from service.config import Settings
 from service.fixtures.render import load_scenarios, render_scenario
 from tests.conftest import TODAY
 
@@ -35,15 +33,8 @@ SHORTHAND = [
 
 
 @pytest.fixture(scope="module")
-def cards_of(tmp_path_factory):
-    settings = Settings(
-        auth=False,
-        dev_mode=True,
-        today=TODAY,
-        sqlite_path=str(tmp_path_factory.mktemp("cards") / "feedback.sqlite3"),
-        patient_hash_secret="test-secret",
-    )
-    client = create_app(settings).test_client()
+def cards_of(kit_client):
+    client = kit_client
     seen: dict[str, tuple[dict, ...]] = {}
 
     def cards(name: str) -> tuple[dict, ...]:

@@ -63,18 +63,8 @@ def table_rows(detail: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def cards(tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
-    from service.app import create_app
-    from service.config import Settings
-
-    settings = Settings(
-        auth=False,
-        dev_mode=True,
-        today=TODAY,
-        sqlite_path=str(tmp_path_factory.mktemp("cards") / "feedback.sqlite3"),
-        base_url="https://cds.example.org",
-    )
-    client = create_app(settings).test_client()
+def cards(kit_client) -> dict[str, list[dict[str, Any]]]:
+    client = kit_client
     return {
         name: client.post(URL, json=render_scenario(SCENARIOS[name], TODAY)["request"]).get_json()["cards"]
         for name in PATIENTS

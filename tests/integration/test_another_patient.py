@@ -18,8 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.app import create_app
-from service.config import Settings
 from service.fixtures.render import fill, load_scenarios, render_scenario
 from tests.builders import PREFETCH_KEY_OF
 from tests.conftest import TODAY
@@ -110,20 +108,9 @@ def _cards(client, request: dict) -> list[tuple]:
     )
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    settings = Settings(
-        auth=False,
-        dev_mode=True,
-        today=TODAY,
-        sqlite_path=str(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"),
-        patient_hash_secret="test-secret",
-    )
-    return create_app(settings).test_client()
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
-def test_another_patients_resources_never_change_the_cards(scenario, client) -> None:
+def test_another_patients_resources_never_change_the_cards(scenario, kit_client) -> None:
+    client = kit_client
     request = render_scenario(scenario, TODAY)["request"]
     baseline = _cards(client, request)
     own_ids = [r["id"] for r in fill(scenario["resources"], TODAY) if r["resourceType"] in KEY_OF]
